@@ -1,0 +1,3 @@
+from ipnews.cli import main
+
+main()

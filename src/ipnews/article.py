@@ -1,0 +1,123 @@
+"""The Article record and the text normalization every stored field goes through."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+# C0 (but tab and newline), DEL, C1, bidi embedding/override/isolate marks, the BOM used as
+# a zero-width space, lone surrogates and the two non-characters: none of them is text a
+# reader wants, and several can rewrite a terminal or reorder what a lawyer reads.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff"
+    "\ud800-\udfff]"
+)
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000]+")
+
+
+def clean_text(value: str | None) -> str:
+    """Remove control characters, unify spaces, trim. Keeps newlines."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", _CONTROLS.sub("", value.replace("\r\n", "\n")))
+    return _SPACES.sub(" ", value).strip()
+
+
+def clean_line(value: str | None) -> str:
+    """clean_text for one-line fields: every run of white space becomes one space."""
+    return " ".join(clean_text(value).split())
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    """Paragraphs, each on one line, separated by one blank line; empty ones dropped."""
+    out = [clean_line(p) for p in paragraphs]
+    return "\n\n".join(p for p in out if p)
+
+
+def normalize_body(body: str) -> str:
+    """A body as stored: paragraphs split on blank lines, each collapsed to one line."""
+    return join_paragraphs(re.split(r"\n\s*\n", clean_text(body)))
+
+
+def fingerprint(text: str) -> str:
+    """sha256 of text folded for comparison: NFKC, case-folded, white space collapsed."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+def iso_shanghai(value: datetime | None) -> str | None:
+    """ISO 8601 with the +08:00 offset; naive datetimes are taken as Shanghai time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def parse_local(value: str | None, formats: tuple[str, ...]) -> str | None:
+    """Parse a Shanghai-local timestamp with the first format that fits; None if none does."""
+    text = clean_line(value)
+    for fmt in formats:
+        try:
+            return iso_shanghai(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class Article:
+    """One story as extracted from one page. ``url`` is the canonical URL."""
+
+    source: str
+    url: str
+    title: str
+    body: str
+    published_at: str | None = None
+    authors: list[str] = field(default_factory=list)
+    wire_source: str | None = None
+    editor: str | None = None
+    section: str | None = None
+    summary: str | None = None
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    extraction: str = "selectors"
+    flags: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.title = clean_line(self.title)
+        self.body = normalize_body(self.body)
+        self.summary = clean_line(self.summary) or None
+        self.wire_source = clean_line(self.wire_source) or None
+        self.editor = clean_line(self.editor) or None
+        self.section = clean_line(self.section) or None
+        self.language = clean_line(self.language) or None
+        self.authors = _distinct(self.authors)
+        self.tags = _distinct(self.tags)
+
+    @property
+    def body_hash(self) -> str:
+        """Identity of the text, for finding the same story under another URL."""
+        return fingerprint(self.body)
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of this version: a change of title, standfirst or body is an edit."""
+        return fingerprint("\n".join((self.title, self.summary or "", self.body)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _distinct(values: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        v = clean_line(v)
+        if v and v.casefold() not in {s.casefold() for s in seen}:
+            seen[v] = None
+    return list(seen)

@@ -1,0 +1,642 @@
+"""The command line: options -> library call -> render -> exit code. The only module that
+knows about click or writes to stdout. Heavy modules (httpx, trafilatura, sqlite-utils)
+are imported inside the commands that need them, so `ipnews search` starts fast."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ipnews import __version__
+from ipnews.errors import (
+    EXIT_BUG,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    Interrupted,
+    IpnewsError,
+    StorageError,
+    UsageError,
+)
+
+_DEBUG = False
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)?)?$")
+
+
+# --- shared options ------------------------------------------------------------------
+def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    global _DEBUG
+    _DEBUG = _DEBUG or value
+    return value
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--db, --config, --debug: on every command, so they can go anywhere on the line."""
+    @click.option("--db", "db_option", metavar="PATH", envvar="IPNEWS_DB",
+                  help="Archive file [env IPNEWS_DB; default: see `ipnews --help`].")
+    @click.option("--config", "config_option", metavar="PATH", envvar="IPNEWS_CONFIG",
+                  help="Config file [env IPNEWS_CONFIG].")
+    @click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug,
+                  is_eager=True, help="Show tracebacks and debug logging.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The same format flags on every command that prints records."""
+    @click.option("--table", "fmt", flag_value="table", default=True,
+                  help="Aligned columns for people (default).")
+    @click.option("--json", "fmt", flag_value="json", help="One JSON array ([] when empty).")
+    @click.option("--jsonl", "fmt", flag_value="jsonl", help="One JSON object per line.")
+    @click.option("--csv", "fmt", flag_value="csv", help="CSV with a header row.")
+    @click.option("--fields", metavar="A,B,...", help="Only these fields, in this order.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def _setup(config_option: str | None, db_option: str | None, verbose: int = 0,
+           quiet: bool = False) -> tuple[Any, Path]:
+    from ipnews.config import load_config, resolve_db
+
+    level = logging.DEBUG if _DEBUG else (logging.ERROR if quiet else
+                                           logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("ipnews")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    config = load_config(config_option)
+    return config, resolve_db(db_option, config)
+
+
+def _fields(fields: str | None, available: Iterable[str]) -> list[str] | None:
+    if not fields:
+        return None
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    allowed = list(available)
+    unknown = [f for f in wanted if f not in allowed]
+    if unknown:
+        raise UsageError(f"unknown field {unknown[0]!r} (available: {', '.join(allowed)})")
+    return wanted
+
+
+def _emit(rows: Iterable[dict[str, Any]], fmt: str, fields: list[str] | None,
+          columns: list[str] | None = None, widths: dict[str, int] | None = None) -> None:
+    from ipnews.formats import render, select
+
+    if fmt != "table":
+        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    render(select(rows, fields), fmt, sys.stdout, columns=fields or columns, widths=widths)
+
+
+def _check_date(value: str | None, name: str) -> str | None:
+    if value is not None and not _DATE.match(value):
+        raise UsageError(f"{name} must be a date like 2024-11-30 (got {value!r})")
+    return value
+
+
+def _open_reader(db: Path) -> Any:
+    from ipnews.store import open_reader
+
+    return open_reader(db)
+
+
+# --- the group -----------------------------------------------------------------------
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ipnews")
+def cli() -> None:
+    """Keep a local, searchable archive of intellectual-property news about China.
+
+    The archive is one SQLite file (default: the user data directory, e.g.
+    ~/.local/share/ipnews/ipnews.db; set --db or IPNEWS_DB). Exit codes: 0 ok,
+    1 internal error, 2 usage, 3 some sources or pages failed, 4 storage,
+    75 another fetch holds the lock, 130/143 interrupted.
+
+    \b
+    Example:
+        ipnews fetch && ipnews search customs
+    """
+
+
+# --- fetch ---------------------------------------------------------------------------
+@cli.command()
+@click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
+@click.option("--full", is_flag=True, help="Walk the whole listing history (backfill).")
+@click.option("--refresh", is_flag=True,
+              help="Re-check known articles on the listing pages visited (edits become "
+                   "new versions; unchanged pages cost a 304 where the site supports it).")
+@click.option("--max-pages", type=click.IntRange(1), metavar="N",
+              help="At most N listing pages per section (default 10, --full: no limit).")
+@click.option("--delay", type=click.FloatRange(0), metavar="SECONDS",
+              help="Seconds between requests to one host (default 1).")
+@click.option("-v", "--verbose", count=True, help="List skipped stories and more.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@common_options
+def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: int | None,
+          delay: float | None, verbose: int, quiet: bool, db_option: str | None,
+          config_option: str | None) -> None:
+    """Fetch new articles from the sources (default: all enabled) into the archive.
+
+    A normal run reads listing pages newest first and stops at the first page whose
+    articles are all known. One line per source goes to stderr: new, updated,
+    duplicate, skipped (not about IP), failed.
+
+    \b
+    Example:
+        ipnews fetch                 # all sources, from cron
+        ipnews fetch shine --full    # backfill SHINE's whole history
+    """
+    import threading
+
+    from ipnews.client import Client
+    from ipnews.lock import RunLock
+    from ipnews.pipeline import Fetcher, Options
+    from ipnews.store import Archive
+
+    config, db = _setup(config_option, db_option, verbose, quiet)
+    sources = _build_sources(config, source_names)
+    settings = _client_settings(config, sources, delay)
+    stop = threading.Event()
+    lock = RunLock(db)
+    lock.acquire()
+    try:
+        archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
+        client = Client(settings, stop=stop)
+        progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
+        fetcher = Fetcher(archive, client,
+                          Options(full=full, refresh=refresh, max_pages=max_pages
+                                  or config.fetch.get("max_pages") if not full else max_pages,
+                                  time_budget=config.fetch.get("time_budget")),
+                          stop=stop, progress=progress)
+        reports = []
+        with _signals(fetcher, stop):
+            try:
+                for source in sources:
+                    reports.append(fetcher.run_source(source))
+            except Interrupted as exc:
+                saved = sum(r.new + r.updated for r in reports)
+                _clear_progress(progress)
+                click.echo(f"interrupted: {saved} articles saved before the signal; the "
+                           "archive is consistent", err=True)
+                raise click.exceptions.Exit(exc.exit_code) from None
+            finally:
+                client.close()
+                archive.close()
+        _clear_progress(progress)
+    finally:
+        lock.release()
+    failed = [r for r in reports if r.status != "ok"]
+    for r in reports:
+        if not quiet or r.status != "ok":
+            click.echo(r.summary(), err=True)
+        if verbose:
+            for url, title in r.skipped_stories:
+                click.echo(f"  skipped (not about IP): {title} <{url}>", err=True)
+        if (quiet or not verbose) and r.status != "ok":
+            for error in r.errors[:10]:
+                click.echo(f"  {error}", err=True)
+    if failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _build_sources(config: Any, names: tuple[str, ...]) -> list[Any]:
+    from ipnews.sources import get_source_class, registry
+
+    for name in config.sources:
+        if name not in registry():
+            raise UsageError(f"{config.path}: unknown source [sources.{name}] "
+                             f"(known: {', '.join(registry())})")
+    chosen = list(dict.fromkeys(names)) or [
+        n for n in registry() if config.sources.get(n, {}).get("enabled", True)]
+    sources = []
+    for name in chosen:
+        cls = get_source_class(name)
+        table = dict(config.sources.get(name, {}))
+        table.pop("enabled", None)
+        base_url = table.pop("base_url", None)
+        if base_url is not None and not isinstance(base_url, str):
+            raise UsageError(f"{config.path}: sources.{name}.base_url must be a string")
+        try:
+            sources.append(cls(base_url=base_url, **table))
+        except UsageError as exc:
+            raise UsageError(f"{config.path}: {exc}") from exc
+    return sources
+
+
+def _client_settings(config: Any, sources: list[Any], delay: float | None) -> Any:
+    from urllib.parse import urlsplit
+
+    from ipnews.client import Settings
+
+    fetch = dict(config.fetch)
+    for key in ("max_pages", "keep_raw", "time_budget"):
+        fetch.pop(key, None)
+    if delay is not None:
+        fetch["delay"] = delay
+    # A base_url the user configured may be a private address (a local mirror, a proxy):
+    # that host, and only that host and port, is exempt from the public-address check.
+    allow = set()
+    for source in sources:
+        if source.base_url != source.home:
+            parts = urlsplit(source.base_url)
+            allow.add(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+    return Settings(**fetch, allow_private=frozenset(allow))
+
+
+def _progress_printer() -> Callable[[str], None]:
+    import shutil
+
+    width = shutil.get_terminal_size((80, 20)).columns - 1
+
+    def show(message: str) -> None:
+        from ipnews.formats import safe
+
+        sys.stderr.write("\r\x1b[K" + safe(message, one_line=True)[:width])
+        sys.stderr.flush()
+    return show
+
+
+def _clear_progress(progress: Callable[[str], None] | None) -> None:
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+class _signals:
+    """SIGINT and SIGTERM stop the run between two articles; a second one stops at once
+    (still safe: every article is its own transaction)."""
+
+    def __init__(self, fetcher: Any, stop: Any) -> None:
+        self.fetcher, self.stop, self.saved = fetcher, stop, {}
+
+    def handle(self, signum: int, _frame: Any) -> None:
+        if self.stop.is_set():
+            raise Interrupted(signum)
+        self.fetcher.signal = signum
+        self.stop.set()
+
+    def __enter__(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, self.handle)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+# --- search --------------------------------------------------------------------------
+SEARCH_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "section",
+                 "snippet", "score")
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--fts", "raw", is_flag=True, help="QUERY is raw SQLite FTS5 syntax.")
+@click.option("--source", help="Only this source.")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True)
+@output_options
+@common_options
+def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | None,
+           until: str | None, limit: int, sort: str, fmt: str, fields: str | None,
+           db_option: str | None, config_option: str | None) -> None:
+    """Search the archive; best matches first, with a highlighted snippet.
+
+    Plain words are searched literally (all must appear); "quoted words" are a
+    phrase; word* is a prefix. Chinese terms are matched as substrings. --fts takes
+    FTS5 syntax (AND, OR, NOT, NEAR, column filters).
+
+    \b
+    Example:
+        ipnews search customs seizure --since 2024-01-01
+        ipnews search customs --json | jq '.[0].title'
+    """
+    from ipnews.store import search as run_search
+
+    _config, db = _setup(config_option, db_option)
+    wanted = _fields(fields, SEARCH_FIELDS)
+    conn = _open_reader(db)
+    try:
+        rows = run_search(conn, " ".join(query), raw=raw, source=source,
+                          since=_check_date(since, "--since"),
+                          until=_check_date(until, "--until"), limit=limit, sort=sort,
+                          path=db)
+    finally:
+        conn.close()
+    if fmt == "table" and not wanted:
+        for r in rows:
+            r["published_at"] = (r["published_at"] or "")[:10]
+        _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "snippet"],
+              widths={"title": 60})
+    else:
+        _emit(rows, fmt, wanted)
+
+
+# --- show / export ---------------------------------------------------------------------
+@cli.command()
+@click.argument("keys", nargs=-1, required=True, metavar="ID|URL...")
+@output_options
+@common_options
+def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | None,
+         config_option: str | None) -> None:
+    """Show whole articles (every field, the body, the URLs and versions).
+
+    \b
+    Example:
+        ipnews show 12
+        ipnews show https://www.shine.cn/news/nation/2411110001/ --json
+    """
+    from ipnews.formats import render_record
+    from ipnews.store import ARTICLE_FIELDS, get_article
+
+    _config, db = _setup(config_option, db_option)
+    wanted = _fields(fields, (*ARTICLE_FIELDS, "urls", "versions"))
+    conn = _open_reader(db)
+    try:
+        records, missing = [], []
+        for key in keys:
+            record = get_article(conn, key)
+            (records.append(record) if record else missing.append(key))
+    finally:
+        conn.close()
+    if fmt == "table":
+        from ipnews.formats import select
+
+        for i, record in enumerate(select(records, wanted)):
+            if i:
+                sys.stdout.write("\n" + "=" * 40 + "\n")
+            render_record(record, sys.stdout)
+    else:
+        _emit(records, fmt, wanted)
+    if missing:
+        raise UsageError(f"no article with id or URL {missing[0]!r}")
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE.")
+@output_options
+@common_options
+def export(source: str | None, since: str | None, until: str | None, fmt: str,
+           fields: str | None, db_option: str | None, config_option: str | None) -> None:
+    """Export articles (all, or filtered), oldest first, streamed.
+
+    \b
+    Example:
+        ipnews export --jsonl > archive.jsonl
+        ipnews export --source ctplo --csv --fields id,published_at,title,url
+    """
+    from ipnews.store import ARTICLE_FIELDS
+    from ipnews.store import export as run_export
+
+    _config, db = _setup(config_option, db_option)
+    wanted = _fields(fields, ARTICLE_FIELDS)
+    conn = _open_reader(db)
+    try:
+        rows = run_export(conn, source=source, since=_check_date(since, "--since"),
+                          until=_check_date(until, "--until"))
+        if fmt == "table" and not wanted:
+            _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
+                  widths={"title": 70})
+        else:
+            _emit(rows, fmt, wanted)
+    finally:
+        conn.close()
+
+
+# --- sources / runs ----------------------------------------------------------------------
+@cli.command()
+@output_options
+@common_options
+def sources(fmt: str, fields: str | None, db_option: str | None,
+            config_option: str | None) -> None:
+    """List the sources: name, URL fetched, last run and number of articles.
+
+    \b
+    Example:
+        ipnews sources
+    """
+    from ipnews.sources import registry
+    from ipnews.store import source_stats
+
+    config, db = _setup(config_option, db_option)
+    stats: dict[str, dict[str, Any]] = {}
+    if db.exists():
+        conn = _open_reader(db)
+        try:
+            stats = source_stats(conn)
+        finally:
+            conn.close()
+    rows = []
+    for name, cls in registry().items():
+        table = config.sources.get(name, {})
+        rows.append({"name": name, "title": cls.title,
+                     "url": table.get("base_url") or cls.home,
+                     "enabled": table.get("enabled", True),
+                     "last_run": stats.get(name, {}).get("last_run"),
+                     "last_status": stats.get(name, {}).get("last_status"),
+                     "articles": stats.get(name, {}).get("articles", 0)})
+    _emit(rows, fmt, _fields(fields, rows[0]))
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@output_options
+@common_options
+def runs(source: str | None, limit: int, fmt: str, fields: str | None,
+         db_option: str | None, config_option: str | None) -> None:
+    """List recent fetch runs, newest first (one per source per fetch).
+
+    \b
+    Example:
+        ipnews runs --limit 5
+    """
+    from ipnews.store import runs as list_runs
+
+    _config, db = _setup(config_option, db_option)
+    conn = _open_reader(db)
+    try:
+        rows = list_runs(conn, limit=limit, source=source)
+    finally:
+        conn.close()
+    _emit(rows, fmt, _fields(fields, rows[0] if rows else ()) if rows else None)
+
+
+# --- extract -----------------------------------------------------------------------------
+@cli.command()
+@click.argument("target", metavar="FILE_OR_URL")
+@click.option("--source", "source_name", help="Use this source's parser (default: generic).")
+@click.option("--url", "page_url", help="The URL a FILE was saved from (default: its "
+              "canonical link, else the file's path).")
+@common_options
+def extract(target: str, source_name: str | None, page_url: str | None,
+            db_option: str | None, config_option: str | None) -> None:
+    """Print one extracted article as JSON, storing nothing.
+
+    Use it to check a parser on a saved page or a live URL.
+
+    \b
+    Example:
+        ipnews extract --source shine page.html
+        ipnews extract https://example.com/news/1.html
+    """
+    import json
+
+    from ipnews.decoding import decode_html
+    from ipnews.extraction import generic_extract, parse_html
+    from ipnews.formats import safe
+    from ipnews.relevance import ip_terms
+    from ipnews.sources import get_source_class
+
+    config, _db = _setup(config_option, db_option)
+    source = None
+    if source_name:
+        source = _build_sources(config, (source_name,))[0]
+    if re.match(r"^https?://", target):
+        from ipnews.client import Client
+
+        settings = _client_settings(config, [source] if source else [], None)
+        with Client(settings) as client:
+            page = client.get(source.request_url(source.canonical(target)) if source else target)
+        body, content_type, url = page.body, page.content_type, page_url or target
+    else:
+        path = Path(target)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {target}: {exc.strerror}") from exc
+        content_type, url = None, page_url
+    html = decode_html(body, content_type).text
+    if url is None:
+        link = parse_html(html).css_first('link[rel="canonical"]')
+        url = (link.attributes.get("href") if link is not None else None) \
+            or Path(target).resolve().as_uri()
+    if source is not None:
+        url = source.canonical(url)
+        article = source.extract(html, url)
+    else:
+        article = generic_extract(html, url)
+    record = article.to_dict()
+    if source is not None and get_source_class(source.name).ip_only:
+        record["ip_terms"] = ip_terms(" ".join((article.title, article.summary or "",
+                                                " ".join(article.tags), article.body)))
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    click.echo(json.dumps(safe(record), ensure_ascii=False, indent=2))
+
+
+# --- check / backup ------------------------------------------------------------------------
+@cli.command()
+@common_options
+def check(db_option: str | None, config_option: str | None) -> None:
+    """Run SQLite's and FTS5's integrity checks on the archive (read-only).
+
+    \b
+    Example:
+        ipnews check && echo archive ok
+    """
+    from ipnews.store import integrity_problems
+
+    _config, db = _setup(config_option, db_option)
+    conn = _open_reader(db)
+    try:
+        problems = integrity_problems(conn, db)
+    finally:
+        conn.close()
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        raise click.exceptions.Exit(EXIT_STORAGE)
+    click.echo(f"ok: {db}", err=True)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+@common_options
+def backup(dest: str, force: bool, db_option: str | None, config_option: str | None) -> None:
+    """Copy the archive safely, even while a fetch runs (SQLite's backup API).
+
+    \b
+    Example:
+        ipnews backup ~/backups/ipnews-$(date +%F).db
+    """
+    from ipnews.store import backup_to
+
+    _config, db = _setup(config_option, db_option)
+    target = Path(dest)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists (use --force to overwrite)")
+    conn = _open_reader(db)
+    try:
+        backup_to(conn, target, db)
+    finally:
+        conn.close()
+
+
+# --- entry point ---------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn every failure into one line on stderr and an exit code."""
+    global _DEBUG
+    args = sys.argv[1:] if argv is None else argv
+    _DEBUG = "--debug" in args or os.environ.get("IPNEWS_DEBUG") == "1"
+    sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    code = EXIT_OK
+    try:
+        cli.main(args=args, prog_name="ipnews", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_USAGE
+    except IpnewsError as exc:
+        if _DEBUG:
+            logging.getLogger("ipnews").exception("error")
+        click.echo(f"ipnews: {exc}", err=True)
+        code = exc.exit_code
+    except BrokenPipeError:
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 130
+    except Exception as exc:
+        if _DEBUG:
+            raise
+        click.echo(f"ipnews: internal error: {type(exc).__name__}: {exc} "
+                   "(run again with --debug for the traceback)", err=True)
+        code = EXIT_BUG
+    _flush_stdout()
+    sys.exit(code)
+
+
+def _flush_stdout() -> None:
+    """Flush now, so a reader that went away (`| head -1`) is noticed here, quietly."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+__all__ = ["EXIT_OK", "StorageError", "cli", "main"]

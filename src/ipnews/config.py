@@ -1,0 +1,97 @@
+"""Settings from the config file, the environment and the defaults, validated up front.
+
+Where things are (first found wins):
+  config file: --config PATH, $IPNEWS_CONFIG, <user config dir>/ipnews/config.toml
+  database:    --db PATH, $IPNEWS_DB, [archive] db in the config, <user data dir>/ipnews/ipnews.db
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipnews.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": int,
+              "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
+              "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
+              "breaker": int, "time_budget": float}
+SOURCE_KEYS = {"base_url", "enabled"}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("ipnews", appauthor=False)) / "config.toml"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ipnews", appauthor=False)) / "ipnews.db"
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    db: Path | None = None
+    fetch: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the config file; a missing default file is simply no config."""
+    explicit = path or os.environ.get("IPNEWS_CONFIG")
+    cfg_path = Path(explicit).expanduser() if explicit else default_config_path()
+    if not cfg_path.exists():
+        if explicit:
+            raise UsageError(f"config file not found: {cfg_path}")
+        return Config()
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read config {cfg_path}: {exc}") from exc
+    config = Config(path=cfg_path)
+    unknown = set(data) - {"archive", "fetch", "sources"}
+    if unknown:
+        raise UsageError(f"{cfg_path}: unknown section [{sorted(unknown)[0]}]")
+    archive = data.get("archive", {})
+    if set(archive) - {"db"}:
+        raise UsageError(f"{cfg_path}: unknown key archive.{sorted(set(archive) - {'db'})[0]}")
+    if "db" in archive:
+        config.db = Path(str(archive["db"])).expanduser()
+    for key, value in data.get("fetch", {}).items():
+        kind = FETCH_KEYS.get(key)
+        if kind is None:
+            raise UsageError(f"{cfg_path}: unknown key fetch.{key}")
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise UsageError(f"{cfg_path}: fetch.{key} must be a {kind.__name__}")
+        if kind in (int, float) and value < 0:
+            raise UsageError(f"{cfg_path}: fetch.{key} must not be negative")
+        config.fetch[key] = value
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict):
+        raise UsageError(f"{cfg_path}: [sources] must be a table")
+    for name, table in sources.items():
+        if not isinstance(table, dict):
+            raise UsageError(f"{cfg_path}: [sources.{name}] must be a table")
+        config.sources[name] = dict(table)
+    return config
+
+
+def resolve_db(option: str | None, config: Config) -> Path:
+    if option:
+        return Path(option).expanduser()
+    if env := os.environ.get("IPNEWS_DB"):
+        return Path(env).expanduser()
+    return config.db or default_db_path()

@@ -1,0 +1,187 @@
+"""Decoded HTML to article fields: selectolax for what selectors can find, trafilatura for
+the body when they cannot, and a quality gate so that junk is recorded, never stored.
+
+trafilatura is imported inside the functions that need it: `ipnews search` must not pay
+for it (about 300 ms), and pages whose selectors succeed never touch it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ipnews.article import Article, clean_line
+from ipnews.decoding import strip_control_chars
+from ipnews.errors import ExtractError
+
+MAX_HTML_CHARS = 5_000_000  # pages beyond this are not news articles; parsing them costs seconds
+
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
+    "head", "select", "option", "button", "input", "textarea",
+})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One line of visible text, the tag of the block it came from, and the element."""
+
+    tag: str
+    text: str
+    node: LexborNode
+
+
+def parse_html(html: str) -> LexborHTMLParser:
+    if len(html) > MAX_HTML_CHARS:
+        raise ExtractError(f"page too large to be an article ({len(html):,} characters)",
+                           kind="too_large")
+    return LexborHTMLParser(strip_control_chars(html))
+
+
+def is_hidden(node: LexborNode) -> bool:
+    attrs = node.attributes
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
+
+
+def blocks(root: LexborNode | None) -> list[Block]:
+    """The visible text under root as a flat list of lines in document order.
+
+    A line ends at every block element and at every <br>. Hidden elements, scripts and
+    forms are skipped. Iterative on purpose: 100k nested <div>s must not overflow the stack.
+    """
+    if root is None:
+        return []
+    out: list[Block] = []
+    buf: list[str] = []
+    owner: list[tuple[str, LexborNode]] = [(root.tag or "", root)]
+
+    def flush() -> None:
+        text = clean_line("".join(buf))
+        buf.clear()
+        if text:
+            tag, node = owner[-1]
+            out.append(Block(tag, text, node))
+
+    stack: list[Iterator[LexborNode] | None] = [root.iter(include_text=True)]
+    while stack:
+        it = stack[-1]
+        if it is None:  # end of a block element
+            stack.pop()
+            flush()
+            owner.pop()
+            continue
+        child = next(it, None)
+        if child is None:
+            stack.pop()
+            continue
+        tag = child.tag or ""
+        if tag == "-text":
+            buf.append(child.text_content or "")
+        elif tag == "br":
+            flush()
+        elif tag in SKIP_TAGS or tag.startswith("-") or is_hidden(child):
+            continue
+        elif tag in BLOCK_TAGS:
+            flush()
+            owner.append((tag, child))
+            stack.append(None)
+            stack.append(child.iter(include_text=True))
+        else:
+            stack.append(child.iter(include_text=True))
+    flush()
+    return out
+
+
+def meta(tree: LexborHTMLParser, *names: str) -> str | None:
+    """The first non-empty <meta name=...> or <meta property=...> content among names."""
+    for name in names:
+        for attr in ("name", "property", "itemprop"):
+            node = tree.css_first(f'meta[{attr}="{name}"]')
+            if node is not None and (value := clean_line(node.attributes.get("content"))):
+                return value
+    return None
+
+
+def text_of(tree: LexborHTMLParser | LexborNode, selector: str) -> str | None:
+    node = tree.css_first(selector)
+    return (clean_line(node.text(separator=" ")) or None) if node is not None else None
+
+
+def html_language(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("html")
+    lang = (node.attributes.get("lang") or "") if node is not None else ""
+    return clean_line(lang).split("-")[0].lower() or None
+
+
+def trafilatura_paragraphs(html: str, url: str | None = None) -> list[str]:
+    """The main text as trafilatura sees it, one paragraph per item. Always given a str that
+    we decoded and cleaned: given bytes it would decompress them without any size limit."""
+    import trafilatura
+
+    text = trafilatura.extract(strip_control_chars(html), url=url, fast=True,
+                               include_comments=False, include_tables=True,
+                               include_images=False, deduplicate=False)
+    return [p for p in (text or "").split("\n") if p.strip()]
+
+
+def generic_extract(html: str, url: str) -> Article:
+    """Any page from any site: trafilatura's body and metadata plus our cleaning and gate."""
+    import trafilatura
+
+    tree = parse_html(html)
+    doc = trafilatura.bare_extraction(strip_control_chars(html), url=url, fast=True,
+                                      with_metadata=True, include_comments=False,
+                                      include_tables=True, as_dict=True)
+    doc = doc or {}
+    title = doc.get("title") or meta(tree, "og:title") or text_of(tree, "title") or ""
+    authors = [a for a in re.split(r";|\band\b", doc.get("author") or "") if a.strip()]
+    tags = [t for t in re.split(r"[,;]", doc.get("tags") or "") if t.strip()]
+    article = Article(
+        source="generic", url=url, title=title, body=(doc.get("text") or ""),
+        published_at=doc.get("date"), authors=authors,
+        section=(doc.get("categories") or None), summary=doc.get("description"),
+        tags=tags, language=doc.get("language") or html_language(tree),
+        extraction="trafilatura",
+    )
+    check_quality(article)
+    return article
+
+
+_NOT_FOUND = re.compile(
+    r"^(404|page not found|not found|error|access denied|sign in|log ?in|"
+    r"页面不存在|找不到页面|请开启javascript|請開啟javascript|登录)\b", re.I)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> None:
+    """Refuse what is not an article: login walls, JS shells, soft 404s, listing pages.
+
+    trafilatura returns *something* for nearly every page ('Login\\na', a list of
+    headlines), so the gate, not the extractor, decides what may enter the archive.
+    """
+    if not article.title:
+        raise ExtractError("no headline found", kind="no_article")
+    if _NOT_FOUND.search(article.title):
+        raise ExtractError(f"looks like an error or login page: {article.title[:60]!r}",
+                           kind="no_article")
+    body = article.body
+    cjk = len(_CJK.findall(body))
+    if cjk < min_cjk and len(body) - cjk < min_latin:
+        raise ExtractError(f"too little text for an article ({len(body)} characters)",
+                           kind="no_article")
+    paragraphs = body.split("\n\n")
+    short = sum(1 for p in paragraphs if len(p) < 60 and not _CJK.search(p))
+    if len(paragraphs) >= 8 and short / len(paragraphs) > 0.8:
+        raise ExtractError("looks like a list of links, not an article", kind="no_article")

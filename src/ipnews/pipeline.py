@@ -1,0 +1,280 @@
+"""One fetch run: discover -> skip known -> fetch -> extract -> filter -> save -> report.
+
+A failing page or source is recorded and the run goes on; only a storage failure (disk
+full, corrupt file) or an interrupt stops it, and then between two articles, never inside
+one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ipnews.article import Article
+from ipnews.client import Client, Page
+from ipnews.decoding import decode_html
+from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
+from ipnews.extraction import check_quality
+from ipnews.relevance import ip_terms
+from ipnews.sources.base import ListingItem, Source
+from ipnews.store import Archive, Capture
+
+log = logging.getLogger("ipnews")
+
+DEFAULT_MAX_PAGES = 10  # listing pages per section in a normal run; --full lifts it
+FULL_MAX_PAGES = 10_000
+REPLACEMENT_FLAG_THRESHOLD = 5
+# Kinds of failure that will not get better by asking again tomorrow: remember the URL.
+REMEMBER = frozenset({"not_found", "gone", "no_article", "not_html", "too_large", "robots",
+                      "bad_url", "ssrf_refused", "offsite_redirect", "bad_redirect"})
+
+
+@dataclass
+class Report:
+    source: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    failed: int = 0
+    listing_pages: int = 0
+    requests: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+    skipped_stories: list[tuple[str, str]] = field(default_factory=list)
+    fatal: str | None = None  # the source could not be read at all
+    duration_s: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if self.fatal:
+            return "failed"
+        return "partial" if self.failed or self.errors else "ok"
+
+    def summary(self) -> str:
+        parts = (f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, "
+                 f"{self.skipped} skipped, {self.failed} failed")
+        line = f"{self.source}: {parts}"
+        if self.fatal:
+            line += f" -- FAILED: {self.fatal}"
+        elif self.stopped:
+            line += f" (stopped: {self.stopped})"
+        return line
+
+
+@dataclass
+class Options:
+    full: bool = False
+    refresh: bool = False
+    max_pages: int | None = None
+    time_budget: float | None = None  # seconds per source
+
+
+class Fetcher:
+    """Runs sources against one archive with one client."""
+
+    def __init__(self, archive: Archive, client: Client, options: Options,
+                 stop: threading.Event | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.archive = archive
+        self.client = client
+        self.options = options
+        self.stop = stop or client.stop
+        self.progress = progress or (lambda _msg: None)
+        self.signal = 2  # set by the signal handler before it sets stop
+
+    def run(self, sources: list[Source]) -> list[Report]:
+        return [self.run_source(source) for source in sources]
+
+    def run_source(self, source: Source) -> Report:
+        report = Report(source.name)
+        started = time.monotonic()
+        requests_before = self.client.requests
+        run_id = self.archive.start_run(source.name)
+        try:
+            self._discover_and_fetch(source, report, run_id, started)
+        except Interrupted:
+            report.stopped = "interrupted"
+            raise
+        finally:
+            report.duration_s = round(time.monotonic() - started, 3)
+            report.requests = self.client.requests - requests_before
+            status = "interrupted" if report.stopped == "interrupted" else report.status
+            try:
+                self.archive.finish_run(
+                    run_id, duration_s=report.duration_s, status=status,
+                    listing_pages=report.listing_pages, requests=report.requests,
+                    new=report.new, updated=report.updated, unchanged=report.unchanged,
+                    duplicate=report.duplicate, skipped=report.skipped, failed=report.failed,
+                    stopped=report.stopped or report.fatal,
+                    errors=report.errors)
+            except StorageError:
+                log.debug("could not record the end of run %s", run_id, exc_info=True)
+        return report
+
+    # -- discovery --
+    def _allowed_hosts(self, source: Source) -> frozenset[str]:
+        mirror = (urlsplit(source.base_url).hostname or "").lower()
+        return frozenset(source.hosts | {mirror})
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted(self.signal)
+
+    def _discover_and_fetch(self, source: Source, report: Report, run_id: int,
+                            started: float) -> None:
+        opts = self.options
+        limit = opts.max_pages or (FULL_MAX_PAGES if opts.full else DEFAULT_MAX_PAGES)
+        allowed = self._allowed_hosts(source)
+        for start in source.listing_urls():
+            url: str | None = start
+            seen: set[str] = set()
+            pages = 0
+            while url:
+                self._check_stop()
+                if pages >= limit:
+                    report.stopped = "page limit"
+                    break
+                if opts.time_budget and time.monotonic() - started > opts.time_budget:
+                    report.stopped = "time budget"
+                    return
+                seen.add(url)
+                pages += 1
+                self.progress(f"{source.name}: listing {url}")
+                try:
+                    page = self.client.get(source.request_url(url), allowed_hosts=allowed)
+                    report.listing_pages += 1
+                    listing = source.parse_listing(decode_html(page.body, page.content_type)
+                                                   .text, url)
+                except (FetchError, ExtractError) as exc:
+                    if _is_end_of_pagination(exc, pages):
+                        break
+                    message = f"listing {url}: {exc}"
+                    self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
+                    if pages == 1:
+                        report.fatal = message if report.fatal is None else report.fatal
+                    report.errors.append(message)
+                    log.warning("%s: %s", source.name, message)
+                    break
+                if not listing.items:
+                    break
+                fresh = self._process_listing(source, listing.items, report, run_id, allowed)
+                if not fresh and not opts.full and not opts.refresh:
+                    report.stopped = report.stopped or "up to date"
+                    break
+                url = listing.next_url if listing.next_url not in seen else None
+
+    def _process_listing(self, source: Source, items: list[ListingItem], report: Report,
+                         run_id: int, allowed: frozenset[str]) -> int:
+        """Fetch what the listing has that we lack; return how many were not known."""
+        known = self.archive.known_urls([i.url for i in items])
+        fresh = 0
+        for item in items:
+            self._check_stop()
+            status = known.get(item.url)
+            if status is None:
+                fresh += 1
+            elif status == "article":
+                stored = self.archive.stored_title(item.url)
+                edited = item.title is not None and stored is not None and item.title != stored
+                if not (edited or self.options.refresh):
+                    continue
+                fresh += edited
+            else:
+                continue  # skipped or failed for good before: do not ask again
+            self._fetch_article(source, item, report, run_id, allowed, refetch=status is not None)
+        return fresh
+
+    # -- one article --
+    def _fetch_article(self, source: Source, item: ListingItem, report: Report, run_id: int,
+                       allowed: frozenset[str], refetch: bool) -> None:
+        self.progress(f"{source.name}: {item.title or item.url}")
+        try:
+            headers = self.archive.conditional_headers(item.url) if refetch else {}
+            page = self.client.get(source.request_url(item.url), headers=headers,
+                                   allowed_hosts=allowed)
+            if page.status == 304:
+                report.unchanged += 1
+                return
+            decoded = decode_html(page.body, page.content_type)
+            article = source.extract(decoded.text, item.url)
+            _merge_listing(article, item)
+            if decoded.replacements > REPLACEMENT_FLAG_THRESHOLD:
+                article.flags.append(f"replacement_chars:{decoded.replacements}")
+            check_quality(article)
+        except (FetchError, ExtractError) as exc:
+            if isinstance(exc, FetchError) and exc.kind == "interrupted":
+                raise Interrupted(self.signal) from exc
+            kind = _kind(exc)
+            report.failed += 1
+            report.errors.append(f"{item.url}: {exc}")
+            log.warning("%s: %s: %s", source.name, item.url, exc)
+            self.archive.record(run_id, source.name, item.url, kind, str(exc),
+                                remember=kind in REMEMBER)
+            return
+        if source.ip_only and not ip_terms(" ".join(
+                (article.title, article.summary or "", " ".join(article.tags), article.body))):
+            report.skipped += 1
+            report.skipped_stories.append((item.url, article.title))
+            log.info("%s: skipped (not about IP): %s %s", source.name, article.title, item.url)
+            self.archive.record(run_id, source.name, item.url, "skipped",
+                                f"not about IP: {article.title}", remember=True)
+            return
+        saved = self.archive.save(article, _capture(page, item.url, decoded.encoding), run_id,
+                                  aliases=_aliases(source, page))
+        setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
+        if saved.outcome == "duplicate":
+            self.archive.record(run_id, source.name, item.url, "duplicate",
+                                f"same text as article {saved.article_id}")
+        log.debug("%s: %s %s", source.name, saved.outcome, item.url)
+
+
+def _kind(exc: Exception) -> str:
+    return getattr(exc, "kind", "error")
+
+
+def _is_end_of_pagination(exc: Exception, pages: int) -> bool:
+    # A next page that does not exist is the end of the listing, not a failure.
+    return pages > 1 and isinstance(exc, FetchError) and exc.kind in ("not_found", "gone")
+
+
+def _merge_listing(article: Article, item: ListingItem) -> None:
+    """Cards know things article pages may not show (CTPLO posts often carry no date)."""
+    if not article.published_at:
+        article.published_at = item.published_at
+    if not article.authors and item.authors:
+        article.authors = list(item.authors)
+    if not article.section and item.section:
+        article.section = item.section
+    if not article.title and item.title:
+        article.title = item.title
+
+
+def _capture(page: Page, url: str, encoding: str) -> Capture:
+    return Capture(url=url, final_url=page.final_url, status=page.status, headers=page.headers,
+                   fetched_at=page.fetched_at, sha256=page.sha256, body=page.body,
+                   encoding=encoding)
+
+
+def _aliases(source: Source, page: Page) -> tuple[str, ...]:
+    """Other addresses the story answered at (redirect hops and the final URL)."""
+    out = []
+    for hop in [*page.redirects, page.final_url]:
+        canonical = source.canonical(_unmirror(source, hop))
+        if source.is_article_url(canonical):
+            out.append(canonical)
+    return tuple(dict.fromkeys(out))
+
+
+def _unmirror(source: Source, url: str) -> str:
+    base = urlsplit(source.base_url)
+    parts = urlsplit(url)
+    if parts.netloc == base.netloc:
+        path = parts.path.removeprefix(base.path.rstrip("/"))
+        return source.home + path + (f"?{parts.query}" if parts.query else "")
+    return url

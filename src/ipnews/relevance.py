@@ -1,0 +1,41 @@
+"""Is a general-news story about intellectual property? The documented bilingual term list.
+
+A story is kept when its headline, standfirst, tags or body contain at least one of these
+terms (English matched as whole words, case-insensitively, with common inflections;
+Chinese matched as substrings). The list prefers precise phrases: "fake" alone would keep
+every story about fake news, so only "fake goods", "fakes" and the like count.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENGLISH_TERMS: tuple[str, ...] = (
+    r"trademarks?", r"trade marks?", r"trademarked", r"patent(?:s|ed|ing|ee|ees)?",
+    r"copyrights?", r"copyrighted", r"counterfeit(?:s|ed|ing|ers?)?", r"anti-counterfeit(?:ing)?",
+    r"fakes", r"fake (?:goods|products|brands?|items|luxury|sneakers|shoes|bags|handbags|"
+    r"watches|medicines?|drugs|cosmetics|designer \w+)", r"knock-?offs?",
+    r"infring(?:e|es|ed|ing|ement|ements)", r"pira(?:cy|ted|tes?)", r"bootleg(?:ged|s)?",
+    r"intellectual property", r"IPRs?", r"IP (?:rights|protection|court|courts|tribunal|"
+    r"infringement|cases?|disputes?|enforcement|owners?|holders?|office|law)",
+    r"CNIPA", r"SIPO", r"WIPO", r"USPTO", r"trade secrets?", r"geographical indications?",
+    r"brand protection", r"customs (?:seizures?|seized|recordals?|interceptions?)",
+    r"seized (?:by|at) customs", r"design rights?", r"utility models?",
+)
+CHINESE_TERMS: tuple[str, ...] = (
+    "知识产权", "商标", "专利", "版权", "著作权", "侵权", "假冒", "盗版", "仿冒", "山寨",
+    "商业秘密", "地理标志", "海关查获", "打假",
+)
+
+_PATTERN = re.compile(
+    r"(?<![\w-])(?:" + "|".join(ENGLISH_TERMS) + r")(?![\w-])|" + "|".join(CHINESE_TERMS),
+    re.IGNORECASE,
+)
+
+
+def ip_terms(text: str) -> list[str]:
+    """The distinct IP terms found in text, in order of first appearance, lower-cased."""
+    found: dict[str, None] = {}
+    for match in _PATTERN.finditer(text):
+        found.setdefault(match.group(0).lower(), None)
+    return list(found)

@@ -1,0 +1,32 @@
+"""The registry of sources. A new source is one module here, added to _MODULES."""
+
+from __future__ import annotations
+
+import importlib
+
+from ipnews.errors import UsageError
+from ipnews.sources.base import Source
+
+_MODULES = ("ipnews.sources.ctplo", "ipnews.sources.shine")
+_REGISTRY: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator; a second source with the same name is a programming error."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"two sources are named {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registry() -> dict[str, type[Source]]:
+    for module in _MODULES:
+        importlib.import_module(module)
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_source_class(name: str) -> type[Source]:
+    sources = registry()
+    if name not in sources:
+        raise UsageError(f"unknown source {name!r} (known: {', '.join(sources)})")
+    return sources[name]

@@ -1,0 +1,226 @@
+"""CTPLO blog (www.ctplo.com): a trademark agency's English blog, every post kept.
+
+No raw HTML of the site could be found, only the text of its pages, so this parser does
+not trust class names. It walks the visible text in order and cuts the post out between
+landmarks that the site's text always has: "« Back Blog Home", the headline, and the first
+of "Tags:", "Older post", "Newer post" or the call-to-action heading. trafilatura takes over
+when the landmarks are missing, and its output is cut at the same landmarks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ipnews.article import Article, clean_line, parse_local
+from ipnews.extraction import (
+    Block,
+    blocks,
+    html_language,
+    meta,
+    parse_html,
+    text_of,
+    trafilatura_paragraphs,
+)
+from ipnews.sources import register
+from ipnews.sources.base import ListingItem, ListingPage, Source
+
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_META_LINE = re.compile(
+    r"^(?P<author>[^·•|]*?)\s*[·•|]?\s*Published on\s+(?P<date>\d{4}-\d{2}-\d{2}"
+    r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)\s*(?:[·•|]\s*)?(?:(?P<reads>\d+)\s+reads?\s*)?"
+    r"(?P<category>[A-Za-z][A-Za-z ]*)?\s*$", re.I)
+_BACK = re.compile(r"^«?\s*Back\s+(?:to\s+)?Blog\s+Home", re.I)
+_TAGLINE = re.compile(r"^CTPLO provides professional interpretations", re.I)
+_STOP = re.compile(
+    r"^(Tags?\s*:|Older post|Newer post|Previous post|Next post|Have a question about "
+    r"trademarking|Get a Free Consultation|Back to top|Related posts|Leave a comment)", re.I)
+_SOURCE_LINE = re.compile(r"^Source\s*[:：]\s*(?P<source>.{2,60})$", re.I)
+_IMAGE_NAME = re.compile(r"^[\w\-. ()]+\.(?:jpe?g|png|gif|bmp|webp)$", re.I)
+_WORD_BULLET = re.compile(r"^u\s+(?=\S)")  # Word's Wingdings bullet, exported as "u "
+_HEADINGS = {"h1", "h2", "h3", "h4"}
+_READ_MORE = re.compile(r"^(Read (?:full blog|more)|More|Continue reading)\b", re.I)
+_SITE_TITLES = re.compile(r"^(CTPLO Blog|CTPLO|Blog)$", re.I)
+
+
+@register
+class Ctplo(Source):
+    name = "ctplo"
+    title = "CTPLO blog"
+    home = "http://www.ctplo.com"
+    hosts = frozenset({"ctplo.com", "www.ctplo.com"})
+    article_path = re.compile(r"/blog/(?!blog-list$|category$|tag$)[a-z0-9][a-z0-9-]*")
+    trailing_slash = False
+
+    def listing_urls(self) -> list[str]:
+        return [f"{self.home}/blog/blog-list"]
+
+    # --- listing ---------------------------------------------------------------------
+    def parse_listing(self, html: str, url: str) -> ListingPage:
+        tree = parse_html(html)
+        lines = blocks(tree.body)
+        items: dict[str, ListingItem] = {}
+        current: ListingItem | None = None
+        for block in lines:
+            for link, text in _links(block):
+                href = self.canonical(link, url)
+                if not self.is_article_url(href):
+                    continue
+                current = items.setdefault(href, ListingItem(url=href))
+                if current.title is None and text and not _READ_MORE.match(text):
+                    current.title = text
+                break
+            else:
+                # The card's meta line follows its title; it belongs to the last card seen.
+                if current is not None and (m := _META_LINE.match(block.text)):
+                    _apply_meta(current, m)
+        # Cards carry a meta line; links without one are sidebars ("Popular posts").
+        cards = [i for i in items.values() if i.published_at] or list(items.values())
+        return ListingPage(cards, self._next_listing(tree, url, len(cards)))
+
+    def _next_listing(self, tree, url: str, count: int) -> str | None:
+        here = _offset(url)
+        offsets = []
+        for a in tree.css("a[href]"):
+            href = self.canonical(a.attributes.get("href") or "", url)
+            if (o := _offset(href)) is not None and o > here:
+                offsets.append(o)
+        if offsets:
+            return f"{self.home}/blog/blog-list/{min(offsets)}"
+        # No pager found: the site shows 10 cards a page, so a full page may have a next one.
+        return f"{self.home}/blog/blog-list/{here + count}" if count >= 10 else None
+
+    # --- post ------------------------------------------------------------------------
+    def extract(self, html: str, url: str) -> Article:
+        tree = parse_html(html)
+        lines = [b for b in blocks(tree.body) if not _is_chrome(b)]
+        title_hint = _title_hint(tree)
+        start = next((i + 1 for i, b in enumerate(lines) if _BACK.match(b.text)), 0)
+        head = _find_headline(lines, start, title_hint)
+        article = Article(source=self.name, url=url, title=title_hint or "", body="",
+                          language=html_language(tree) or self.language,
+                          extraction="landmarks")
+        stop = next((i for i in range(max(head, start), len(lines))
+                     if _STOP.match(lines[i].text)), len(lines))
+        body_lines: list[str] = []
+        if head >= 0:
+            article.title = lines[head].text
+            for block in lines[head + 1:stop]:
+                if not body_lines and (m := _META_LINE.match(block.text)):
+                    _apply_meta(article, m)
+                    continue
+                body_lines.append(block.text)
+        if len(" ".join(body_lines)) < 200:  # landmarks failed: let trafilatura find the text
+            article.extraction = "trafilatura"
+            body_lines = _cut_trafilatura(trafilatura_paragraphs(html, url), article)
+        article.tags = _tags(lines, stop)
+        body_lines = _clean_body(body_lines, article)
+        article.body = "\n\n".join(body_lines)
+        article.__post_init__()
+        return article
+
+
+def _links(block: Block) -> list[tuple[str, str]]:
+    """(href, text) of the links in a line's element, the element itself first."""
+    node = block.node
+    anchors = ([node] if node.tag == "a" else []) + list(node.css("a[href]"))
+    return [(a.attributes.get("href") or "", clean_line(a.text())) for a in anchors
+            if a.attributes.get("href")]
+
+
+def _apply_meta(target: Article | ListingItem, m: re.Match[str]) -> None:
+    author = clean_line(m.group("author"))
+    if author:
+        target.authors = [author]
+    target.published_at = parse_local(m.group("date"), _DATE_FORMATS)
+    if m.group("category"):
+        target.section = clean_line(m.group("category"))
+
+
+def _offset(url: str) -> int | None:
+    m = re.search(r"/blog/blog-list(?:/(\d+))?/?$", url)
+    return None if m is None else int(m.group(1) or 0)
+
+
+def _is_chrome(block: Block) -> bool:
+    """Site navigation and the site footer: never part of a post, whatever the markup.
+    A <footer> inside an <article> is the post's own (tags, sharing) and is kept."""
+    ancestors = set()
+    node = block.node
+    while node is not None:
+        ancestors.add(node.tag)
+        node = node.parent
+    return "nav" in ancestors or ("footer" in ancestors and "article" not in ancestors)
+
+
+def _title_hint(tree) -> str | None:
+    for candidate in (meta(tree, "og:title"), text_of(tree, "title")):
+        if candidate:
+            candidate = re.split(r"\s+[-|–]\s+CTPLO", candidate)[0].strip()
+            if candidate and not _SITE_TITLES.match(candidate):
+                return candidate
+    return None
+
+
+def _find_headline(lines: list[Block], start: int, hint: str | None) -> int:
+    """Index of the headline: the line equal to the page title, else the first heading
+    after "Back Blog Home" that is not the blog's own name."""
+    if hint:
+        folded = hint.casefold()
+        for i in range(start, len(lines)):
+            if lines[i].text.casefold() == folded:
+                return i
+    for i in range(start, len(lines)):
+        b = lines[i]
+        if b.tag in _HEADINGS and not _SITE_TITLES.match(b.text) and not _TAGLINE.match(b.text):
+            return i
+    return -1
+
+
+def _cut_trafilatura(paragraphs: list[str], article: Article) -> list[str]:
+    out: list[str] = []
+    for p in paragraphs:
+        if _STOP.match(p):
+            if out:
+                break
+            continue
+        if p == article.title or _BACK.match(p) or _TAGLINE.match(p) or _SITE_TITLES.match(p):
+            continue
+        if (m := _META_LINE.match(p)) and not out:
+            _apply_meta(article, m)
+            continue
+        out.append(p)
+    return out
+
+
+def _tags(lines: list[Block], stop: int) -> list[str]:
+    for i in range(stop, len(lines)):
+        b = lines[i]
+        if not re.match(r"^Tags?\s*:", b.text, re.I):
+            continue
+        rest = b.text.split(":", 1)[1].strip()
+        links = [clean_line(a.text()) for a in b.node.css("a")] if b.node.tag != "body" else []
+        if links and rest:
+            return links
+        if rest:
+            return [t for t in re.split(r"\s*[,;，]\s*", rest) if t]
+        # "Tags:" alone, the tags follow as their own short lines.
+        found = []
+        for nxt in lines[i + 1:i + 20]:
+            if _STOP.match(nxt.text) or len(nxt.text) > 40:
+                break
+            found.extend(t for t in re.split(r"\s*[,;，]\s*", nxt.text) if t)
+        return found
+    return []
+
+
+def _clean_body(lines: list[str], article: Article) -> list[str]:
+    out = []
+    for line in lines:
+        if _IMAGE_NAME.match(line):
+            continue
+        out.append(_WORD_BULLET.sub("• ", line))
+    # A closing "Source: Xinhua" is the wire source, not text.
+    if out and (m := _SOURCE_LINE.match(out[-1])):
+        article.wire_source = article.wire_source or m.group("source")
+        out.pop()
+    return out

@@ -1,0 +1,675 @@
+"""The only module that talks to SQLite: schema and migrations, saving, searching, export.
+
+Writes go through sqlite-utils (imported only by the writer, so `ipnews search` never pays
+for it) inside explicit ``BEGIN IMMEDIATE`` transactions, one per article: the article row,
+its FTS entry (kept by sqlite-utils' triggers), its version, its URL and its capture commit
+together or not at all. Reads use plain sqlite3 on a read-only connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ipnews import __version__
+from ipnews.article import Article, clean_line
+from ipnews.errors import DiskFullError, StorageError, UsageError
+
+SCHEMA_VERSION = 1
+FTS_COLUMNS = ("title", "summary", "body")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- errors -----------------------------------------------------------------------------
+def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
+    """Turn sqlite3's terse errors into one line that says what to do."""
+    msg = str(exc)
+    if "disk is full" in msg or "disk I/O error" in msg:
+        return DiskFullError(f"disk full while writing {path}: {msg}")
+    if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+        return StorageError(
+            f"database appears corrupt: {path} ({msg}); not modified. Restore a backup or "
+            f'try: sqlite3 {path} ".recover"')
+    if "readonly" in msg or "read-only" in msg:
+        return StorageError(f"database is read-only: {path} ({msg})")
+    if "unable to open" in msg:
+        return StorageError(f"cannot open database {path}: {msg}")
+    if "locked" in msg or "busy" in msg:
+        return StorageError(f"database is busy: {path} ({msg}); try again in a moment")
+    return StorageError(f"database error on {path}: {msg}")
+
+
+@contextmanager
+def storage_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _storage_error(path, exc) from exc
+
+
+# --- opening ----------------------------------------------------------------------------
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _check_version(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"database schema v{version} is newer than this ipnews (v{SCHEMA_VERSION}): {path}; "
+            "upgrade ipnews to use it (the file was not modified)")
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection. Never creates a file: a missing archive is an error."""
+    if not path.exists():
+        raise StorageError(f"database not found: {path} (run `ipnews fetch` first)")
+    if path.is_dir():
+        raise StorageError(f"database path is a directory: {path}")
+    with storage_errors(path):
+        conn = _connect(path, readonly=True)
+        version = _user_version(conn)
+    _check_version(path, version)
+    if version == 0:
+        conn.close()
+        raise StorageError(f"not an ipnews database (no schema): {path}")
+    return conn
+
+
+# --- migrations -------------------------------------------------------------------------
+def _migration_1(db: Any) -> None:
+    """The first schema: articles with FTS, their URLs, versions, captures, runs, logs."""
+    db["captures"].create({
+        "id": int, "url": str, "final_url": str, "status": int, "headers": str,
+        "fetched_at": str, "sha256": str, "size": int, "encoding": str,
+        "compression": str, "body": bytes, "run_id": int,
+    }, pk="id", not_null={"url", "fetched_at", "sha256", "size"})
+    db["captures"].create_index(["url"])
+    db["articles"].create({
+        "id": int, "source": str, "url": str, "title": str, "published_at": str,
+        "authors": str, "wire_source": str, "editor": str, "section": str, "summary": str,
+        "tags": str, "language": str, "body": str, "body_hash": str, "content_hash": str,
+        "extraction": str, "flags": str, "version": int, "first_seen": str,
+        "last_seen": str, "updated_at": str, "capture_id": int,
+    }, pk="id", not_null={"source", "url", "title", "body", "body_hash", "content_hash",
+                          "version", "first_seen", "last_seen"},
+       defaults={"authors": "[]", "tags": "[]", "flags": "[]", "version": 1},
+       foreign_keys=[("capture_id", "captures", "id")])
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["published_at"])
+    db["articles"].create_index(["source", "published_at"])
+    db["articles"].create_index(["body_hash"])
+    db["articles"].enable_fts(list(FTS_COLUMNS), create_triggers=True,
+                              tokenize="unicode61 remove_diacritics 2")
+    db["article_urls"].create({
+        "url": str, "article_id": int, "kind": str, "first_seen": str, "last_seen": str,
+    }, pk="url", not_null={"article_id", "kind", "first_seen", "last_seen"},
+       foreign_keys=[("article_id", "articles", "id")])
+    db["article_urls"].create_index(["article_id"])
+    db["versions"].create({
+        "id": int, "article_id": int, "version": int, "title": str, "summary": str,
+        "body": str, "content_hash": str, "captured_at": str, "capture_id": int,
+    }, pk="id", not_null={"article_id", "version", "title", "body", "content_hash",
+                          "captured_at"},
+       foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")])
+    db["versions"].create_index(["article_id", "version"], unique=True)
+    db["runs"].create({
+        "id": int, "source": str, "started_at": str, "finished_at": str,
+        "duration_s": float, "status": str, "listing_pages": int, "requests": int,
+        "new": int, "updated": int, "unchanged": int, "duplicate": int, "skipped": int,
+        "failed": int, "stopped": str, "errors": str, "ipnews_version": str,
+    }, pk="id", not_null={"source", "started_at", "status"})
+    db["fetch_log"].create({
+        "id": int, "run_id": int, "source": str, "url": str, "outcome": str,
+        "detail": str, "at": str,
+    }, pk="id", not_null={"url", "outcome", "at"}, foreign_keys=[("run_id", "runs", "id")])
+    db["fetch_log"].create_index(["run_id"])
+    db["fetch_log"].create_index(["url"])
+    db["url_status"].create({
+        "url": str, "source": str, "status": str, "detail": str, "first_seen": str,
+        "last_seen": str,
+    }, pk="url", not_null={"source", "status", "first_seen", "last_seen"})
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
+    (1, "initial schema", _migration_1),
+]
+assert MIGRATIONS[-1][0] == SCHEMA_VERSION
+
+
+def _migrate(conn: sqlite3.Connection, db: Any, path: Path) -> None:
+    """Apply pending migrations in one transaction, recorded in the file itself."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = _user_version(conn)
+        _check_version(path, current)
+        if current == SCHEMA_VERSION:
+            conn.execute("ROLLBACK")
+            return
+        if not db["migrations"].exists():
+            db["migrations"].create({"version": int, "name": str, "applied_at": str},
+                                    pk="version")
+        for version, name, apply in MIGRATIONS:
+            if version > current:
+                apply(db)
+                db["migrations"].insert({"version": version, "name": name,
+                                         "applied_at": utcnow()})
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+# --- the archive ------------------------------------------------------------------------
+@dataclass
+class Capture:
+    """What came over the wire for one article page, kept for re-extraction."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    fetched_at: str
+    sha256: str
+    body: bytes
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: str  # new | updated | unchanged | duplicate
+    article_id: int
+    version: int
+
+
+class Archive:
+    """The writable archive. Open it with `Archive.open(path)`; close it when done."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, keep_raw: bool = True) -> None:
+        import sqlite_utils
+
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.keep_raw = keep_raw
+        self._crash_after = int(os.environ.get("IPNEWS_TEST_CRASH_AFTER", "0") or 0)
+        self._steps = 0
+
+    @classmethod
+    def open(cls, path: Path, keep_raw: bool = True) -> Archive:
+        """Open or create the archive, refusing corrupt or newer files before writing."""
+        if path.is_dir():
+            raise StorageError(f"database path is a directory: {path}")
+        if path.exists() and path.stat().st_size > 0:
+            # Look before writing: a file we must refuse stays byte-identical.
+            with storage_errors(path):
+                probe = _connect(path, readonly=True)
+                try:
+                    version = _user_version(probe)
+                    tables = {r[0] for r in probe.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                finally:
+                    probe.close()
+            _check_version(path, version)
+            if version == 0 and tables:
+                raise StorageError(f"not an ipnews database (it has other tables): {path}; "
+                                   "not modified")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with storage_errors(path):
+            conn = _connect(path, readonly=False)
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("PRAGMA foreign_keys = ON")
+            archive = cls(path, conn, keep_raw)
+            _migrate(conn, archive.db, path)
+        return archive
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions --
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: take the write lock up front, so a read-then-write can never
+        fail with "database is locked" halfway (a deferred transaction can)."""
+        with storage_errors(self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.step()
+            self.conn.execute("COMMIT")
+        self.step()
+
+    def step(self) -> None:
+        """Test hook for the crash-point sweep: die hard after the k-th write step."""
+        if self._crash_after:
+            self._steps += 1
+            if self._steps >= self._crash_after:
+                os._exit(137)
+
+    # -- what we already have --
+    def known_urls(self, urls: list[str]) -> dict[str, str]:
+        """For each URL we have met before: 'article' (stored or linked) or its status
+        ('skipped', 'no_article', 'gone', ...). URLs never met are absent."""
+        found: dict[str, str] = {}
+        with storage_errors(self.path):
+            for i in range(0, len(urls), 500):
+                chunk = urls[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for (url,) in self.conn.execute(
+                        f"SELECT url FROM article_urls WHERE url IN ({marks})", chunk):
+                    found[url] = "article"
+                for url, status in self.conn.execute(
+                        f"SELECT url, status FROM url_status WHERE url IN ({marks})", chunk):
+                    found.setdefault(url, status)
+        return found
+
+    def stored_title(self, url: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT a.title FROM article_urls u JOIN articles a ON a.id = u.article_id "
+            "WHERE u.url = ?", (url,)).fetchone()
+        return row[0] if row else None
+
+    def conditional_headers(self, url: str) -> dict[str, str]:
+        """ETag / Last-Modified of the last capture, for a cheap 304 on re-checks."""
+        row = self.conn.execute(
+            "SELECT headers FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1",
+            (url,)).fetchone()
+        if not row:
+            return {}
+        headers = json.loads(row[0] or "{}")
+        out = {}
+        if etag := headers.get("etag"):
+            out["If-None-Match"] = etag
+        if modified := headers.get("last-modified"):
+            out["If-Modified-Since"] = modified
+        return out
+
+    # -- runs and logs --
+    def start_run(self, source: str) -> int:
+        with self.transaction():
+            return self.db["runs"].insert({
+                "source": source, "started_at": utcnow(), "status": "running",
+                "ipnews_version": __version__,
+            }).last_pk
+
+    def finish_run(self, run_id: int, **fields: Any) -> None:
+        if "errors" in fields:
+            fields["errors"] = json.dumps(fields["errors"][:50], ensure_ascii=False)
+        fields["finished_at"] = utcnow()
+        with self.transaction():
+            self.db["runs"].update(run_id, fields)
+
+    def record(self, run_id: int | None, source: str, url: str, outcome: str,
+               detail: str | None = None, remember: bool = False) -> None:
+        """Log what happened to a URL; with remember=True, also put it in the negative
+        cache so that later runs count it as known and do not fetch it again."""
+        now = utcnow()
+        with self.transaction():
+            self.db["fetch_log"].insert({"run_id": run_id, "source": source, "url": url,
+                                         "outcome": outcome, "detail": detail, "at": now})
+            if remember:
+                self.conn.execute(
+                    "INSERT INTO url_status (url, source, status, detail, first_seen, last_seen)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+                    " status = excluded.status, detail = excluded.detail,"
+                    " last_seen = excluded.last_seen",
+                    (url, source, outcome, detail, now, now))
+
+    # -- saving --
+    def _insert_capture(self, capture: Capture | None, run_id: int | None) -> int | None:
+        if capture is None or not self.keep_raw:
+            return None
+        last = self.conn.execute(
+            "SELECT id, sha256 FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1",
+            (capture.url,)).fetchone()
+        if last and last[1] == capture.sha256:
+            return last[0]  # the same bytes again: a revisit, not a new capture
+        return self.db["captures"].insert({
+            "url": capture.url, "final_url": capture.final_url, "status": capture.status,
+            "headers": json.dumps(capture.headers, ensure_ascii=False),
+            "fetched_at": capture.fetched_at, "sha256": capture.sha256,
+            "size": len(capture.body), "encoding": capture.encoding, "compression": "zlib",
+            "body": zlib.compress(capture.body, 6), "run_id": run_id,
+        }).last_pk
+
+    def save(self, article: Article, capture: Capture | None = None,
+             run_id: int | None = None, aliases: tuple[str, ...] = ()) -> Saved:
+        """Store one article in one transaction and say what it was for the archive."""
+        now = utcnow()
+        row_fields = {
+            "source": article.source, "url": article.url, "title": article.title,
+            "published_at": article.published_at,
+            "authors": json.dumps(article.authors, ensure_ascii=False),
+            "wire_source": article.wire_source, "editor": article.editor,
+            "section": article.section, "summary": article.summary,
+            "tags": json.dumps(article.tags, ensure_ascii=False), "language": article.language,
+            "body": article.body, "body_hash": article.body_hash,
+            "content_hash": article.content_hash, "extraction": article.extraction,
+            "flags": json.dumps(article.flags),
+        }
+        with self.transaction():
+            existing = self.conn.execute(
+                "SELECT a.id, a.content_hash, a.version FROM article_urls u "
+                "JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+                (article.url,)).fetchone()
+            if existing is None:
+                existing = self.conn.execute(
+                    "SELECT id, content_hash, version FROM articles WHERE url = ?",
+                    (article.url,)).fetchone()
+            capture_id = self._insert_capture(capture, run_id)
+            self.step()
+            if existing is not None:
+                article_id, old_hash, version = existing
+                if old_hash == article.content_hash:
+                    self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
+                                      (now, article_id))
+                    self._link(article.url, article_id, "canonical", now)
+                    result = Saved("unchanged", article_id, version)
+                else:
+                    version += 1
+                    self.db["articles"].update(article_id, {
+                        **row_fields, "url": self._current_url(article_id, article.url),
+                        "version": version, "last_seen": now, "updated_at": now,
+                        "capture_id": capture_id})
+                    self.step()
+                    self._version(article_id, version, article, now, capture_id)
+                    result = Saved("updated", article_id, version)
+            else:
+                twin = self.conn.execute(
+                    "SELECT id, version FROM articles WHERE body_hash = ? LIMIT 1",
+                    (article.body_hash,)).fetchone()
+                if twin is not None:
+                    self._link(article.url, twin[0], "same_text", now)
+                    self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
+                                      (now, twin[0]))
+                    result = Saved("duplicate", twin[0], twin[1])
+                else:
+                    article_id = self.db["articles"].insert({
+                        **row_fields, "version": 1, "first_seen": now, "last_seen": now,
+                        "capture_id": capture_id}).last_pk
+                    self.step()
+                    self._version(article_id, 1, article, now, capture_id)
+                    self._link(article.url, article_id, "canonical", now)
+                    result = Saved("new", article_id, 1)
+            for alias in aliases:
+                if alias != article.url:
+                    self._link(alias, result.article_id, "alias", now)
+            self.conn.execute("DELETE FROM url_status WHERE url = ?", (article.url,))
+        return result
+
+    def _current_url(self, article_id: int, url: str) -> str:
+        row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else url
+
+    def _version(self, article_id: int, version: int, article: Article, now: str,
+                 capture_id: int | None) -> None:
+        self.db["versions"].insert({
+            "article_id": article_id, "version": version, "title": article.title,
+            "summary": article.summary, "body": article.body,
+            "content_hash": article.content_hash, "captured_at": now,
+            "capture_id": capture_id})
+
+    def _link(self, url: str, article_id: int, kind: str, now: str) -> None:
+        self.conn.execute(
+            "INSERT INTO article_urls (url, article_id, kind, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen",
+            (url, article_id, kind, now, now))
+
+
+# --- reading ----------------------------------------------------------------------------
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+_QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
+SORTS = ("relevance", "date")
+ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
+                  "editor", "section", "summary", "tags", "language", "body", "extraction",
+                  "version", "first_seen", "last_seen", "updated_at")
+JSON_FIELDS = ("authors", "tags")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search, split into what FTS5 can answer and what it cannot (Chinese words: the
+    unicode61 tokenizer keeps a run of Chinese characters as one token, so 专利 inside
+    一项专利 is invisible to it; those terms are matched with LIKE instead)."""
+
+    fts: str | None
+    like: tuple[str, ...]
+
+
+def build_query(text: str, raw: bool = False) -> Query:
+    """Turn user text into a safe query. Plain words are literal (each quoted for FTS5,
+    "quoted phrases" kept as phrases, a trailing * as a prefix); raw=True passes FTS5
+    syntax through unchanged and leaves syntax errors to be reported by the caller."""
+    text = "".join(ch for ch in text if ch.isprintable() or ch == " ")
+    if not text.strip():
+        raise UsageError("empty query: give at least one word to search for")
+    if raw:
+        return Query(text, ())
+    fts_terms: list[str] = []
+    like: list[str] = []
+    for phrase, word in _QUERY_TERMS.findall(text):
+        term = phrase if phrase else word
+        prefix = bool(word) and word.endswith("*")
+        term = term.rstrip("*") if prefix else term
+        for cjk in _CJK_RUN.findall(term):
+            like.append(cjk)
+        rest = _CJK_RUN.sub(" ", term).replace('"', " ")
+        if not re.search(r"\w", rest):
+            continue
+        fts_terms.append('"' + " ".join(rest.split()) + '"' + ("*" if prefix else ""))
+    if not fts_terms and not like:
+        raise UsageError(f"nothing to search for in {text.strip()!r}: give words, not only "
+                         "punctuation")
+    return Query(" ".join(fts_terms) or None, tuple(like))
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filters(source: str | None, since: str | None, until: str | None,
+             alias: str = "a") -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    if source:
+        where.append(f"{alias}.source = ?")
+        params.append(source)
+    if since:
+        where.append(f"{alias}.published_at >= ?")
+        params.append(since)
+    if until:
+        # A bare date means "up to the end of that day".
+        where.append(f"{alias}.published_at < ?" if len(until) > 10 else
+                     f"substr({alias}.published_at, 1, 10) <= ?")
+        params.append(until)
+    return where, params
+
+
+def _row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    out = {}
+    for (name, *_), value in zip(cursor.description, row, strict=True):
+        if name in JSON_FIELDS and isinstance(value, str):
+            value = json.loads(value)
+        out[name] = value
+    return out
+
+
+def _snippet_around(text: str, terms: tuple[str, ...], width: int = 60) -> str:
+    pos = min((text.find(t) for t in terms if t in text), default=0)
+    start = max(0, pos - width)
+    snippet = text[start:pos + width * 2].replace("\n", " ")
+    for t in terms:
+        snippet = snippet.replace(t, f"**{t}**")
+    return ("…" if start else "") + snippet + ("…" if pos + width * 2 < len(text) else "")
+
+
+def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: str | None = None,
+           since: str | None = None, until: str | None = None, limit: int = 20,
+           sort: str = "relevance", path: Path | None = None) -> list[dict[str, Any]]:
+    """Ranked search (bm25 via FTS5's rank) with a highlighted snippet."""
+    if sort not in SORTS:
+        raise UsageError(f"unknown sort {sort!r} (use {' or '.join(SORTS)})")
+    query = build_query(text, raw)
+    where, params = _filters(source, since, until)
+    for term in query.like:
+        where.append("(a.title || ' ' || coalesce(a.summary, '') || ' ' || a.body) "
+                     "LIKE ? ESCAPE '\\'")
+        params.append(f"%{_escape_like(term)}%")
+    cols = "a.id, a.source, a.url, a.title, a.published_at, a.authors, a.section"
+    if query.fts:
+        order = "rank" if sort == "relevance" else "a.published_at DESC, a.id DESC"
+        sql = (f"SELECT {cols}, snippet(articles_fts, -1, '**', '**', '…', 16) AS snippet, "
+               "rank AS score FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+               "WHERE articles_fts MATCH ? " + "".join(f" AND {w}" for w in where) +
+               f" ORDER BY {order} LIMIT ?")
+        params = [query.fts, *params, limit]
+    else:
+        sql = (f"SELECT {cols}, a.body AS snippet, NULL AS score FROM articles a"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY a.published_at DESC, a.id DESC LIMIT ?")
+        params = [*params, limit]
+    try:
+        cursor = conn.execute(sql, params)
+        rows = [_row(cursor, r) for r in cursor.fetchall()]
+    except sqlite3.OperationalError as exc:
+        msg = str(exc)
+        if raw and ("fts5" in msg or "syntax" in msg or "no such column" in msg
+                    or "unterminated" in msg or "unknown special query" in msg):
+            raise UsageError(f"invalid search syntax: {msg}") from exc
+        raise _storage_error(path or Path("?"), exc) from exc
+    except sqlite3.DatabaseError as exc:
+        raise _storage_error(path or Path("?"), exc) from exc
+    for r in rows:
+        if not query.fts:
+            r["snippet"] = _snippet_around(r["snippet"], query.like)
+        r["snippet"] = clean_line(r["snippet"])
+        if r["score"] is not None:
+            r["score"] = round(-r["score"], 3)  # FTS5 rank is negative bm25: bigger is better
+    return rows
+
+
+def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    """An article by id or by any URL it was seen at, with its URLs and versions."""
+    if key.isdigit():
+        row = conn.execute("SELECT * FROM articles WHERE id = ?", (int(key),))
+    else:
+        row = conn.execute(
+            "SELECT a.* FROM articles a WHERE a.id = (SELECT article_id FROM article_urls "
+            "WHERE url = ?) OR a.url = ? LIMIT 1", (key, key))
+    rec = row.fetchone()
+    if rec is None:
+        return None
+    article = _row(row, rec)
+    article["urls"] = [u for (u,) in conn.execute(
+        "SELECT url FROM article_urls WHERE article_id = ? ORDER BY first_seen, url",
+        (article["id"],))]
+    article["versions"] = [
+        {"version": v, "captured_at": at, "title": t}
+        for v, at, t in conn.execute(
+            "SELECT version, captured_at, title FROM versions WHERE article_id = ? "
+            "ORDER BY version", (article["id"],))]
+    return {k: article[k] for k in (*ARTICLE_FIELDS, "urls", "versions") if k in article}
+
+
+def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | None = None,
+           until: str | None = None) -> Iterator[dict[str, Any]]:
+    where, params = _filters(source, since, until)
+    cursor = conn.execute(
+        f"SELECT {', '.join('a.' + f for f in ARTICLE_FIELDS)} FROM articles a"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY a.published_at, a.id", params)
+    for rec in cursor:
+        yield _row(cursor, rec)
+
+
+def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
+         ) -> list[dict[str, Any]]:
+    cursor = conn.execute(
+        "SELECT id, source, started_at, duration_s, status, listing_pages, requests, new, "
+        "updated, unchanged, duplicate, skipped, failed, stopped FROM runs"
+        + (" WHERE source = ?" if source else "") + " ORDER BY id DESC LIMIT ?",
+        ((source, limit) if source else (limit,)))
+    return [_row(cursor, r) for r in cursor.fetchall()]
+
+
+def source_stats(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Per source: article count and the last run."""
+    stats: dict[str, dict[str, Any]] = {}
+    for source, count in conn.execute("SELECT source, count(*) FROM articles GROUP BY source"):
+        stats.setdefault(source, {})["articles"] = count
+    for source, finished, status in conn.execute(
+            "SELECT source, max(coalesce(finished_at, started_at)), status FROM runs "
+            "GROUP BY source"):
+        stats.setdefault(source, {}).update(last_run=finished, last_status=status)
+    return stats
+
+
+def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
+    """SQLite's integrity check, FTS5's, and the article/index row counts; [] when sound."""
+    problems = []
+    try:
+        result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems.extend(f"integrity_check: {r}" for r in result[:20])
+        conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES('integrity-check', 1)")
+        articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+        if articles != indexed:
+            problems.append(f"fts: {indexed} index rows for {articles} articles")
+        dangling = conn.execute(
+            "SELECT count(*) FROM article_urls WHERE article_id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+        if dangling:
+            problems.append(f"article_urls: {dangling} rows point to no article")
+    except sqlite3.DatabaseError as exc:
+        problems.append(str(_storage_error(path, exc)))
+    return problems
+
+
+def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
+    """A consistent copy through SQLite's backup API, written beside dest then renamed."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        target = sqlite3.connect(tmp)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        os.replace(tmp, dest)
+    except sqlite3.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise _storage_error(path, exc) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot write backup {dest}: {exc.strerror}") from exc
