@@ -206,9 +206,11 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         if verbose:
             for url, title in r.skipped_stories:
                 click.echo(f"  skipped (not about IP): {title} <{url}>", err=True)
-        if (quiet or not verbose) and r.status != "ok":
+        if not verbose and r.status != "ok":  # with -v they were logged as they happened
             for error in r.errors[:10]:
                 click.echo(f"  {error}", err=True)
+            if len(r.errors) > 10:
+                click.echo(f"  ... and {len(r.errors) - 10} more (see `ipnews runs`)", err=True)
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -601,9 +603,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     code = EXIT_OK
     try:
-        cli.main(args=args, prog_name="ipnews", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
+        # Without standalone mode click returns an Exit's code instead of raising it.
+        result = cli.main(args=args, prog_name="ipnews", standalone_mode=False)
+        code = result if isinstance(result, int) else EXIT_OK
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         code = 130

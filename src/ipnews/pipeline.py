@@ -159,7 +159,7 @@ class Fetcher:
                     if pages == 1:
                         report.fatal = message if report.fatal is None else report.fatal
                     report.errors.append(message)
-                    log.warning("%s: %s", source.name, message)
+                    log.info("%s: %s", source.name, message)
                     break
                 if not listing.items:
                     break
@@ -213,7 +213,7 @@ class Fetcher:
             kind = _kind(exc)
             report.failed += 1
             report.errors.append(f"{item.url}: {exc}")
-            log.warning("%s: %s: %s", source.name, item.url, exc)
+            log.info("%s: failed: %s: %s", source.name, item.url, exc)
             self.archive.record(run_id, source.name, item.url, kind, str(exc),
                                 remember=kind in REMEMBER)
             return

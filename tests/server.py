@@ -1,0 +1,83 @@
+"""A real HTTP server on 127.0.0.1 (port 0) serving a fixture site, with switches for
+the faults a test needs: a status for every path, a per-path override, a request log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class SiteServer:
+    root: Path
+    content_type: str = "text/html"
+    status: int | None = None  # answer every request with this status
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        site = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                import time
+
+                site.requests.append(self.path)
+                site.times.append(time.monotonic())
+                path = urlsplit(self.path).path
+                if path in site.routes:
+                    site.routes[path](self)
+                    return
+                if site.status is not None:
+                    self._send(site.status, b"<html><body>error</body></html>")
+                    return
+                file = site.resolve(path)
+                if file is None:
+                    self._send(404, b"<html><body><h1>Not Found</h1></body></html>")
+                    return
+                self._send(200, file.read_bytes(), site.content_type)
+
+            def _send(self, status: int, body: bytes, ctype: str = "text/html") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def resolve(self, path: str) -> Path | None:
+        rel = unquote(path).lstrip("/")
+        candidate = (self.root / rel).resolve()
+        if self.root.resolve() not in (candidate, *candidate.parents):
+            return None
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        return candidate if candidate.is_file() else None
+
+    def pages(self) -> list[str]:
+        """Requested paths, robots.txt left out."""
+        return [p for p in self.requests if p != "/robots.txt"]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
