@@ -1,3 +1,4 @@
 from ipnews.cli import main
 
-main()
+if __name__ == "__main__":  # spawned extractor processes import this module too
+    main()

@@ -166,6 +166,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     from ipnews.lock import RunLock
     from ipnews.pipeline import Fetcher, Options
     from ipnews.store import Archive
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, verbose, quiet)
     sources = _build_sources(config, source_names)
@@ -177,11 +178,12 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
         client = Client(settings, stop=stop)
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
-        fetcher = Fetcher(archive, client,
-                          Options(full=full, refresh=refresh, max_pages=max_pages
-                                  or config.fetch.get("max_pages") if not full else max_pages,
-                                  time_budget=config.fetch.get("time_budget")),
-                          stop=stop, progress=progress)
+        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
+        options = Options(full=full, refresh=refresh,
+                          max_pages=max_pages or (None if full else config.fetch.get("max_pages")),
+                          time_budget=config.fetch.get("time_budget"))
+        fetcher = Fetcher(archive, client, options, stop=stop, progress=progress,
+                          extractor=extractor)
         reports = []
         with _signals(fetcher, stop):
             try:
@@ -194,6 +196,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
                            "archive is consistent", err=True)
                 raise click.exceptions.Exit(exc.exit_code) from None
             finally:
+                extractor.close()
                 client.close()
                 archive.close()
         _clear_progress(progress)
@@ -245,7 +248,7 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None) -> An
     from ipnews.client import Settings
 
     fetch = dict(config.fetch)
-    for key in ("max_pages", "keep_raw", "time_budget"):
+    for key in ("max_pages", "keep_raw", "time_budget", "extract_timeout"):
         fetch.pop(key, None)
     if delay is not None:
         fetch["delay"] = delay

@@ -23,7 +23,7 @@ else:  # pragma: no cover
 FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": int,
               "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
               "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
-              "breaker": int, "time_budget": float}
+              "breaker": int, "time_budget": float, "extract_timeout": float}
 SOURCE_KEYS = {"base_url", "enabled"}
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from ipnews.article import Article
@@ -22,6 +23,7 @@ from ipnews.extraction import check_quality
 from ipnews.relevance import ip_terms
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import Archive, Capture
+from ipnews.worker import Extractor, Job, run_job
 
 log = logging.getLogger("ipnews")
 
@@ -80,9 +82,12 @@ class Fetcher:
 
     def __init__(self, archive: Archive, client: Client, options: Options,
                  stop: threading.Event | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 extractor: Extractor | None = None) -> None:
         self.archive = archive
         self.client = client
+        self.extractor = extractor  # None: extract in this process (tests, tools)
+        self._sources: dict[tuple, Any] = {}
         self.options = options
         self.stop = stop or client.stop
         self.progress = progress or (lambda _msg: None)
@@ -201,11 +206,14 @@ class Fetcher:
             if page.status == 304:
                 report.unchanged += 1
                 return
-            decoded = decode_html(page.body, page.content_type)
-            article = source.extract(decoded.text, item.url)
+            job = Job(source.name, source.base_url, source.settings, page.body,
+                      page.content_type, item.url)
+            extracted = (self.extractor.extract(job) if self.extractor is not None
+                         else run_job(job, self._sources))
+            article = extracted.article
             _merge_listing(article, item)
-            if decoded.replacements > REPLACEMENT_FLAG_THRESHOLD:
-                article.flags.append(f"replacement_chars:{decoded.replacements}")
+            if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:
+                article.flags.append(f"replacement_chars:{extracted.replacements}")
             check_quality(article)
         except (FetchError, ExtractError) as exc:
             if isinstance(exc, FetchError) and exc.kind == "interrupted":
@@ -225,7 +233,7 @@ class Fetcher:
             self.archive.record(run_id, source.name, item.url, "skipped",
                                 f"not about IP: {article.title}", remember=True)
             return
-        saved = self.archive.save(article, _capture(page, item.url, decoded.encoding), run_id,
+        saved = self.archive.save(article, _capture(page, item.url, extracted.encoding), run_id,
                                   aliases=_aliases(source, page))
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome == "duplicate":
