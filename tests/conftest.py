@@ -112,3 +112,33 @@ def child_env(**extra: str) -> dict[str, str]:
 def run_child(args: list[str], timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ipnews", *args], capture_output=True,
                           text=True, timeout=timeout, env=child_env(**env))
+
+
+@pytest.fixture(scope="session")
+def _fetched_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both fixture sites fetched once per test session; tests get a copy of the file."""
+    from ipnews.cli import main
+
+    base = tmp_path_factory.mktemp("fetched")
+    ctplo = SiteServer(FIXTURES / "ctplo" / "site", content_type="text/html; charset=utf-8")
+    shine = SiteServer(FIXTURES / "shine" / "site", content_type="text/html")
+    config = base / "config.toml"
+    config.write_text(f'[fetch]\ndelay = 0\n\n[sources.ctplo]\nbase_url = "{ctplo.url}"\n\n'
+                      f'[sources.shine]\nbase_url = "{shine.url}"\n', encoding="utf-8")
+    db = base / "archive.db"
+    try:
+        main(["fetch", "-q", "--db", str(db), "--config", str(config)])
+    except SystemExit as exc:
+        assert exc.code == 0
+    finally:
+        ctplo.close()
+        shine.close()
+    return db
+
+
+@pytest.fixture
+def archive_db(_fetched_once: Path, tmp_path: Path) -> Path:
+    """A private copy of an archive holding every fixture article."""
+    db = tmp_path / "archive.db"
+    shutil.copy(_fetched_once, db)
+    return db

@@ -548,6 +548,47 @@ def extract(target: str, source_name: str | None, page_url: str | None,
     click.echo(json.dumps(safe(record), ensure_ascii=False, indent=2))
 
 
+@cli.command()
+@click.option("--source", "source_name", help="Only this source's articles.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@common_options
+def reextract(source_name: str | None, quiet: bool, db_option: str | None,
+              config_option: str | None) -> None:
+    """Re-extract stored articles from their raw captures with today's parsers.
+
+    After a parser fix, this rebuilds the text without fetching anything; a
+    changed text becomes a new version.
+
+    \b
+    Example:
+        ipnews reextract --source ctplo
+    """
+    from ipnews.lock import RunLock
+    from ipnews.pipeline import reextract as run_reextract
+    from ipnews.store import Archive
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
+
+    config, db = _setup(config_option, db_option, quiet=quiet)
+    if not db.exists():
+        raise StorageError(f"database not found: {db} (run `ipnews fetch` first)")
+    sources = {s.name: s for s in _build_sources(config, (source_name,) if source_name else ())}
+    with RunLock(db):
+        archive = Archive.open(db)
+        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
+        try:
+            report = run_reextract(archive, sources, extractor)
+        finally:
+            extractor.close()
+            archive.close()
+    if not quiet or report.failed:
+        click.echo(f"reextract: {report.updated} updated, {report.unchanged} unchanged, "
+                   f"{report.failed} failed", err=True)
+        for error in report.errors[:10]:
+            click.echo(f"  {error}", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
 # --- check / backup ------------------------------------------------------------------------
 @cli.command()
 @common_options

@@ -286,3 +286,32 @@ def _unmirror(source: Source, url: str) -> str:
         path = parts.path.removeprefix(base.path.rstrip("/"))
         return source.home + path + (f"?{parts.query}" if parts.query else "")
     return url
+
+
+def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor | None = None
+              ) -> Report:
+    """Run today's parsers over the stored raw captures: fixed extractors fix old rows.
+    A changed text becomes a new version, exactly as an edit on the site would."""
+    report = Report("reextract")
+    cache: dict[tuple, Any] = {}
+    for stored, capture in archive.captured():
+        source = sources.get(stored["source"])
+        if source is None:
+            continue
+        job = Job(source.name, source.base_url, source.settings, capture.body,
+                  capture.headers.get("content-type"), stored["url"])
+        try:
+            extracted = extractor.extract(job) if extractor is not None else run_job(job, cache)
+            article = extracted.article
+            _merge_listing(article, ListingItem(url=stored["url"],
+                                                published_at=stored["published_at"],
+                                                authors=stored["authors"],
+                                                section=stored["section"]))
+            check_quality(article)
+        except ExtractError as exc:
+            report.failed += 1
+            report.errors.append(f"{stored['url']}: {exc}")
+            continue
+        saved = archive.save(article, None)
+        setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
+    return report

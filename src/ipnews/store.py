@@ -8,6 +8,7 @@ together or not at all. Reads use plain sqlite3 on a read-only connection.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -429,6 +430,22 @@ class Archive:
             self.conn.execute("DELETE FROM url_status WHERE url = ?", (article.url,))
         return result
 
+    def captured(self, source: str | None = None) -> Iterator[tuple[dict[str, Any], Capture]]:
+        """Each article with the raw capture its current text came from."""
+        cursor = self.conn.execute(
+            "SELECT a.id, a.source, a.url, a.published_at, a.authors, a.section, c.url, "
+            "c.final_url, c.status, c.headers, c.fetched_at, c.sha256, c.body, c.encoding "
+            "FROM articles a JOIN captures c ON c.id = a.capture_id"
+            + (" WHERE a.source = ?" if source else "") + " ORDER BY a.id",
+            (source,) if source else ())
+        for row in cursor.fetchall():
+            stored = {"id": row[0], "source": row[1], "url": row[2], "published_at": row[3],
+                      "authors": json.loads(row[4] or "[]"), "section": row[5]}
+            yield stored, Capture(url=row[6], final_url=row[7], status=row[8],
+                                  headers=json.loads(row[9] or "{}"), fetched_at=row[10],
+                                  sha256=row[11], body=zlib.decompress(row[12]),
+                                  encoding=row[13])
+
     def _current_url(self, article_id: int, url: str) -> str:
         row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
         return row[0] if row else url
@@ -647,6 +664,9 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
         if articles != indexed:
             problems.append(f"fts: {indexed} index rows for {articles} articles")
+        for (cid, digest, body) in conn.execute("SELECT id, sha256, body FROM captures"):
+            if hashlib.sha256(zlib.decompress(body)).hexdigest() != digest:
+                problems.append(f"captures: capture {cid} does not match its sha256")
         dangling = conn.execute(
             "SELECT count(*) FROM article_urls WHERE article_id NOT IN (SELECT id FROM articles)"
         ).fetchone()[0]
