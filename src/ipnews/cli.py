@@ -599,10 +599,10 @@ def check(db_option: str | None, config_option: str | None) -> None:
     Example:
         ipnews check && echo archive ok
     """
-    from ipnews.store import integrity_problems
+    from ipnews.store import integrity_problems, open_reader
 
     _config, db = _setup(config_option, db_option)
-    conn = _open_reader(db)
+    conn = open_reader(db, for_check=True)
     try:
         problems = integrity_problems(conn, db)
     finally:

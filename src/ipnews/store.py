@@ -8,6 +8,7 @@ together or not at all. Reads use plain sqlite3 on a read-only connection.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -63,9 +64,10 @@ def storage_errors(path: Path) -> Iterator[None]:
 
 
 # --- opening ----------------------------------------------------------------------------
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    if readonly:
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+def _connect(path: Path, readonly: bool, create: bool = True) -> sqlite3.Connection:
+    if readonly or not create:
+        mode = "ro" if readonly else "rw"
+        uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None,
                                timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     else:
@@ -86,20 +88,60 @@ def _check_version(path: Path, version: int) -> None:
             "upgrade ipnews to use it (the file was not modified)")
 
 
-def open_reader(path: Path) -> sqlite3.Connection:
-    """A read-only connection. Never creates a file: a missing archive is an error."""
+def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
+    """A read-only connection. Never creates a file: a missing archive is an error.
+    for_check: read-write but never creating, because FTS5's integrity-check is written as
+    an INSERT (it changes nothing, and integrity_problems rolls it back regardless)."""
     if not path.exists():
         raise StorageError(f"database not found: {path} (run `ipnews fetch` first)")
     if path.is_dir():
         raise StorageError(f"database path is a directory: {path}")
     with storage_errors(path):
-        conn = _connect(path, readonly=True)
+        conn = _connect(path, readonly=not for_check, create=False)
         version = _user_version(conn)
     _check_version(path, version)
     if version == 0:
         conn.close()
         raise StorageError(f"not an ipnews database (no schema): {path}")
     return conn
+
+
+# A damaged page is only noticed when SQLite reads it, perhaps after this run has already
+# written elsewhere in the file. So before writing we run quick_check, unless the file is
+# exactly as our last writer left it (size and mtime recorded in <db>.verified): then its
+# pages are the ones we checked or wrote, and a nightly run does not read gigabytes.
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def _verified(path: Path) -> bool:
+    try:
+        return _marker(path).read_text(encoding="ascii") == _stamp(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _mark_verified(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a missing marker only costs a quick_check
+        _marker(path).write_text(_stamp(path), encoding="ascii")
+
+
+def _quick_check(path: Path) -> None:
+    with storage_errors(path):
+        probe = _connect(path, readonly=True)
+        try:
+            result = [r[0] for r in probe.execute("PRAGMA quick_check(5)")]
+        finally:
+            probe.close()
+    if result != ["ok"]:
+        raise StorageError(
+            f"database appears corrupt: {path} ({result[0]}); not modified. Restore a "
+            f'backup or try: sqlite3 {path} ".recover"')
 
 
 # --- migrations -------------------------------------------------------------------------
@@ -242,6 +284,8 @@ class Archive:
             if version == 0 and tables:
                 raise StorageError(f"not an ipnews database (it has other tables): {path}; "
                                    "not modified")
+            if not _verified(path):
+                _quick_check(path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         with storage_errors(path):
@@ -254,6 +298,7 @@ class Archive:
 
     def close(self) -> None:
         self.conn.close()
+        _mark_verified(self.path)
 
     # -- transactions --
     @contextmanager
@@ -659,7 +704,15 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             problems.extend(f"integrity_check: {r}" for r in result[:20])
-        conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES('integrity-check', 1)")
+        conn.execute("BEGIN")
+        try:
+            conn.execute("INSERT INTO articles_fts(articles_fts, rank) "
+                         "VALUES('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"fts index out of step with articles ({exc}); rebuild it with: "
+                            f"sqlite-utils rebuild-fts {path} articles")
+        finally:
+            conn.execute("ROLLBACK")
         articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
         indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
         if articles != indexed:
