@@ -18,6 +18,7 @@ class SiteServer:
     root: Path
     content_type: str = "text/html"
     status: int | None = None  # answer every request with this status
+    delay: float = 0.0  # seconds to wait before answering each request
     routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
@@ -36,6 +37,8 @@ class SiteServer:
 
                 site.requests.append(self.path)
                 site.times.append(time.monotonic())
+                if site.delay:
+                    time.sleep(site.delay)
                 path = urlsplit(self.path).path
                 if path in site.routes:
                     site.routes[path](self)

@@ -365,6 +365,8 @@ class Archive:
     # -- runs and logs --
     def start_run(self, source: str) -> int:
         with self.transaction():
+            # We hold the run lock, so a run still marked running died without finishing.
+            self.conn.execute("UPDATE runs SET status = 'crashed' WHERE status = 'running'")
             return self.db["runs"].insert({
                 "source": source, "started_at": utcnow(), "status": "running",
                 "ipnews_version": __version__,
