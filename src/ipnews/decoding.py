@@ -18,6 +18,8 @@ from ipnews.errors import ExtractError
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
             "csgb2312": "gb18030", "chinese": "gb18030", "iso-8859-1": "cp1252",
             "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
+DETECTABLE = ("utf_8", "gb18030", "big5", "cp1252", "iso8859_15", "shift_jis", "euc_jp",
+              "euc_kr")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
@@ -90,9 +92,18 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         return Decoded(body.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes is still UTF-8 (a bad byte here and there is common);
+    # a page in another encoding breaks on nearly every non-ASCII character instead.
+    lossy = body.decode("utf-8", errors="replace")
+    damaged = lossy.count("\ufffd")
+    non_ascii = sum(1 for ch in lossy if ord(ch) > 127)
+    if damaged <= max(8, non_ascii // 50):
+        return Decoded(lossy, "utf-8", damaged)
     from charset_normalizer import from_bytes  # only pages that defeat the cheap steps pay
 
-    best = from_bytes(body[:200_000]).best()
+    # Only encodings a news page in English or Chinese plausibly uses: left free, the
+    # detector calls short damaged pages Cyrillic code pages.
+    best = from_bytes(body[:200_000], cp_isolation=list(DETECTABLE)).best()
     if best is not None:
         codec = _codec(best.encoding)
         if codec:
@@ -100,8 +111,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
                 return Decoded(body.decode(codec), codec)
             except UnicodeDecodeError:
                 pass
-    text = body.decode("utf-8", errors="replace")
-    return Decoded(text, "utf-8", text.count("\ufffd"))
+    return Decoded(lossy, "utf-8", damaged)
 
 
 def strip_control_chars(html: str) -> str:

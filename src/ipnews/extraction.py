@@ -45,7 +45,28 @@ def parse_html(html: str) -> LexborHTMLParser:
     if len(html) > MAX_HTML_CHARS:
         raise ExtractError(f"page too large to be an article ({len(html):,} characters)",
                            kind="too_large")
+    # lexbor takes time quadratic in nesting depth (100k nested <div>s: 23 s). A news page
+    # has a few thousand tags, so only pages with very many are measured before parsing.
+    if html.count("<") > 20_000 and _max_depth(html) > MAX_DEPTH:
+        raise ExtractError(f"page nested deeper than {MAX_DEPTH} elements", kind="no_article")
     return LexborHTMLParser(strip_control_chars(html))
+
+
+MAX_DEPTH = 1_000
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "param", "source", "track", "wbr", "p", "li", "option", "td", "tr", "th",
+                   "dd", "dt"})  # void, or closed implicitly often enough not to count
+
+
+def _max_depth(html: str) -> int:
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def is_hidden(node: LexborNode) -> bool:
@@ -141,22 +162,41 @@ def generic_extract(html: str, url: str) -> Article:
     import trafilatura
 
     tree = parse_html(html)
-    doc = trafilatura.bare_extraction(strip_control_chars(html), url=url, fast=True,
-                                      with_metadata=True, include_comments=False,
-                                      include_tables=True, as_dict=True)
-    doc = doc or {}
+    found = trafilatura.bare_extraction(strip_control_chars(html), url=url, fast=True,
+                                        with_metadata=True, include_comments=False,
+                                        include_tables=True)
+    doc = found.as_dict() if found is not None else {}
+    if link_density(tree) > 0.6:
+        raise ExtractError("looks like a list of links, not an article", kind="no_article")
     title = doc.get("title") or meta(tree, "og:title") or text_of(tree, "title") or ""
-    authors = [a for a in re.split(r";|\band\b", doc.get("author") or "") if a.strip()]
-    tags = [t for t in re.split(r"[,;]", doc.get("tags") or "") if t.strip()]
+    authors = _as_list(doc.get("author"), r";|\band\b")
+    tags = _as_list(doc.get("tags"), r"[,;]")
+    categories = _as_list(doc.get("categories"), r"[,;]")
     article = Article(
         source="generic", url=url, title=title, body=(doc.get("text") or ""),
         published_at=doc.get("date"), authors=authors,
-        section=(doc.get("categories") or None), summary=doc.get("description"),
+        section=" / ".join(categories) or None, summary=doc.get("description"),
         tags=tags, language=doc.get("language") or html_language(tree),
         extraction="trafilatura",
     )
     check_quality(article)
     return article
+
+
+def link_density(tree: LexborHTMLParser) -> float:
+    """Share of the visible text that sits inside links: near 1 for index pages."""
+    lines = blocks(tree.body)
+    total = sum(len(b.text) for b in lines)
+    if not total:
+        return 0.0
+    linked = sum(len(clean_line(a.text())) for a in tree.css("body a"))
+    return min(1.0, linked / total)
+
+
+def _as_list(value: object, separators: str) -> list[str]:
+    """trafilatura gives some metadata as a list and some as one delimited string."""
+    items = value if isinstance(value, list) else re.split(separators, str(value or ""))
+    return [str(i).strip() for i in items if str(i).strip()]
 
 
 _NOT_FOUND = re.compile(

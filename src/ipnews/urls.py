@@ -51,15 +51,15 @@ def canonical_url(url: str, rules: UrlRules | None = None, base: str | None = No
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     port = parts.port
+    if (scheme, port) in (("http", 80), ("https", 443)):
+        port = None
     path = _clean_path(parts.path)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _TRACKING.match(k) and not _SESSION.match(k)
-    ]
+    query = parse_qsl(parts.query, keep_blank_values=True)
     if rules is not None and rules.owns(host):
         origin = urlsplit(rules.origin)
         scheme, host, port = origin.scheme, origin.hostname or host, origin.port
+        # Only the parameters the site needs: a session id or a cache-buster must never
+        # make one story look like many (the site's own "sid" may well be a section id).
         query = [(k, v) for k, v in query if k in rules.keep_query]
         last = path.rsplit("/", 1)[-1]
         if rules.trailing_slash is True and not path.endswith("/") and "." not in last:
@@ -67,6 +67,7 @@ def canonical_url(url: str, rules: UrlRules | None = None, base: str | None = No
         elif rules.trailing_slash is False and path != "/":
             path = path.rstrip("/")
     else:
+        query = [(k, v) for k, v in query if not _TRACKING.match(k) and not _SESSION.match(k)]
         scheme = "https" if scheme in ("http", "https") else scheme
         host = host.removeprefix("www.")
     if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):

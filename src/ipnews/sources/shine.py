@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 from ipnews.article import Article, clean_line, parse_local
 from ipnews.errors import ExtractError
@@ -45,6 +46,10 @@ class Shine(Source):
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["news/nation", "news/metro", "biz"]}
 
+    def __init__(self, base_url: str | None = None, **options: Any) -> None:
+        super().__init__(base_url, **options)
+        self._models: dict[str, tuple[int, int, int]] = {}  # section -> records, sid, size
+
     def listing_urls(self) -> list[str]:
         return [f"{self.home}/{s.strip('/')}/" for s in self.settings["sections"]]
 
@@ -70,24 +75,32 @@ class Shine(Source):
         return ListingPage(items, self._next_listing(html, url, len(items)))
 
     def _next_listing(self, html: str, url: str, count: int) -> str | None:
-        """Pages 2-30 are <section>/list_N.shtml, later ones /model.aspx?pi=N&sid=ID (the
-        site's own ListModel.path). list_N pages may be bare fragments without the model,
-        so the current page number comes from the URL and the limit from page 1."""
+        """The site's own ListModel.path: pages 2-30 are <section>/list_N.shtml, later pages
+        /model.aspx?pi=N&lan=common&sid=<section id>. Only page 1 carries the model (list_N
+        may be a bare fragment), so its record count and id are remembered per section."""
         if count == 0:
             return None
-        section_url, page = url, 1
-        if m := re.search(r"/list_(\d+)\.shtml$", url):
-            section_url, page = url[: m.start()] + "/", int(m.group(1))
-        elif "model.aspx" in url:
-            return None  # beyond page 30: reached only by --full with the model known
-        model = _LIST_MODEL.search(html)
-        if model:
-            records, _sid, size = (int(g) for g in model.groups())
+        parts = urlsplit(url)
+        if parts.path == "/model.aspx":
+            query = dict(parse_qsl(parts.query))
+            sid, page = query.get("sid", ""), int(query.get("pi", "0") or 0)
+            section = next((s for s, m in self._models.items() if str(m[1]) == sid), None)
+        elif m := re.search(r"/list_(\d+)\.shtml$", parts.path):
+            section, page = url[: url.rindex("/") + 1], int(m.group(1))
+        else:
+            section, page = url, 1
+        if model := _LIST_MODEL.search(html):
+            self._models[section] = tuple(int(g) for g in model.groups())  # type: ignore[assignment]
+        known = self._models.get(section) if section else None
+        if known is not None:
+            records, sid_number, size = known
             if page * size >= records:
                 return None
-        if page + 1 > 30:
-            return None
-        return f"{section_url}list_{page + 1}.shtml"
+            if page + 1 > 30:
+                return f"{self.home}/model.aspx?pi={page + 1}&lan=common&sid={sid_number}"
+        elif page + 1 > 30:
+            return None  # no model seen: we do not know the section id
+        return f"{section}list_{page + 1}.shtml"
 
     def extract(self, html: str, url: str) -> Article:
         tree = parse_html(html)
