@@ -55,7 +55,7 @@ class Mirror:
     db: Path
 
     def write_config(self, **fetch: object) -> Path:
-        lines = ["[fetch]", "delay = 0", "backoff = 0.05", "timeout = 5", "deadline = 20"]
+        lines = ["[fetch]", "delay = 0", "backoff = 0.05", "timeout = 10", "deadline = 30"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in fetch.items()]
         lines += ["", "[sources.ctplo]", f'base_url = "{self.ctplo.url}"',
                   "", "[sources.shine]", f'base_url = "{self.shine.url}"']
