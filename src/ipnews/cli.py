@@ -190,11 +190,14 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
                 for source in sources:
                     reports.append(fetcher.run_source(source))
             except Interrupted as exc:
-                saved = sum(r.new + r.updated for r in reports)
                 _clear_progress(progress)
-                click.echo(f"interrupted: {saved} articles saved before the signal; the "
-                           "archive is consistent", err=True)
+                click.echo(f"interrupted: {fetcher.saved} articles saved before the signal; "
+                           "the archive is consistent", err=True)
                 raise click.exceptions.Exit(exc.exit_code) from None
+            except StorageError as exc:
+                _clear_progress(progress)
+                raise type(exc)(f"{exc}; {fetcher.saved} articles saved in this run before "
+                                "it, and they are intact") from exc
             finally:
                 extractor.close()
                 client.close()

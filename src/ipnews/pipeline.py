@@ -92,6 +92,7 @@ class Fetcher:
         self.stop = stop or client.stop
         self.progress = progress or (lambda _msg: None)
         self.signal = 2  # set by the signal handler before it sets stop
+        self.saved = 0  # articles new or updated in this run, all sources
 
     def run(self, sources: list[Source]) -> list[Report]:
         return [self.run_source(source) for source in sources]
@@ -236,6 +237,8 @@ class Fetcher:
         saved = self.archive.save(article, _capture(page, item.url, extracted.encoding), run_id,
                                   aliases=_aliases(source, page))
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
+        if saved.outcome in ("new", "updated"):
+            self.saved += 1
         if saved.outcome == "duplicate":
             self.archive.record(run_id, source.name, item.url, "duplicate",
                                 f"same text as article {saved.article_id}")
