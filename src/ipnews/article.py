@@ -24,13 +24,22 @@ def clean_text(value: str | None) -> str:
     """Remove control characters, unify spaces, trim. Keeps newlines."""
     if not value:
         return ""
-    value = unicodedata.normalize("NFC", _CONTROLS.sub("", value.replace("\r\n", "\n")))
+    value = _CONTROLS.sub("", value.replace("\r\n", "\n"))
+    if not value.isascii():  # NFC cannot change ASCII; skipping it halves the cost
+        value = unicodedata.normalize("NFC", value)
     return _SPACES.sub(" ", value).strip()
 
 
 def clean_line(value: str | None) -> str:
     """clean_text for one-line fields: every run of white space becomes one space."""
-    return " ".join(clean_text(value).split())
+    if not value:
+        return ""
+    if not value.isprintable():  # a cheap C-level test: most lines need no cleaning
+        value = _CONTROLS.sub("", value)
+    if value.isascii():
+        return " ".join(value.split())
+    value = unicodedata.normalize("NFC", value)
+    return " ".join(_SPACES.sub(" ", value).split())
 
 
 def join_paragraphs(paragraphs: list[str]) -> str:

@@ -69,6 +69,11 @@ def _max_depth(html: str) -> int:
     return deepest
 
 
+_HIDDEN_SELECTOR = ('[hidden], [aria-hidden="true"], [style*="display:none" i], '
+                    '[style*="display: none" i], [style*="visibility:hidden" i], '
+                    '[style*="visibility: hidden" i]')
+
+
 def is_hidden(node: LexborNode) -> bool:
     attrs = node.attributes
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
@@ -76,21 +81,32 @@ def is_hidden(node: LexborNode) -> bool:
     return bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
 
 
-def blocks(root: LexborNode | None) -> list[Block]:
+def blocks(root: LexborNode | None, skip: str | None = None) -> list[Block]:
     """The visible text under root as a flat list of lines in document order.
 
     A line ends at every block element and at every <br>. Hidden elements, scripts and
-    forms are skipped. Iterative on purpose: 100k nested <div>s must not overflow the stack.
+    forms are skipped, and so is whatever matches the CSS selector ``skip``. Iterative on
+    purpose: deep nesting must not overflow the stack.
     """
     if root is None:
         return []
+    # Found once by lexbor's selector engine rather than by reading every element's
+    # attributes in Python: the walk below is the hot loop of every extraction.
+    excluded = {n.mem_id for n in root.css(_HIDDEN_SELECTOR)}
+    if skip:
+        excluded.update(n.mem_id for n in root.css(skip))
     out: list[Block] = []
     buf: list[str] = []
     owner: list[tuple[str, LexborNode]] = [(root.tag or "", root)]
 
     def flush() -> None:
-        text = clean_line("".join(buf))
+        if not buf:
+            return
+        raw = "".join(buf)
         buf.clear()
+        if raw.isspace():  # most flushes: the white space between two tags
+            return
+        text = clean_line(raw)
         if text:
             tag, node = owner[-1]
             out.append(Block(tag, text, node))
@@ -112,7 +128,7 @@ def blocks(root: LexborNode | None) -> list[Block]:
             buf.append(child.text_content or "")
         elif tag == "br":
             flush()
-        elif tag in SKIP_TAGS or tag.startswith("-") or is_hidden(child):
+        elif tag in SKIP_TAGS or tag.startswith("-") or child.mem_id in excluded:
             continue
         elif tag in BLOCK_TAGS:
             flush()

@@ -39,6 +39,9 @@ _IMAGE_NAME = re.compile(r"^[\w\-. ()]+\.(?:jpe?g|png|gif|bmp|webp)$", re.I)
 _WORD_BULLET = re.compile(r"^u\s+(?=\S)")  # Word's Wingdings bullet, exported as "u "
 _HEADINGS = {"h1", "h2", "h3", "h4"}
 _READ_MORE = re.compile(r"^(Read (?:full blog|more)|More|Continue reading)\b", re.I)
+# Site navigation and the site footer are never part of a post, whatever the markup; a
+# <footer> inside an <article> is the post's own (tags, sharing) and is kept.
+_CHROME = "nav, footer:not(article footer)"
 _SITE_TITLES = re.compile(r"^(CTPLO Blog|CTPLO|Blog)$", re.I)
 
 
@@ -92,31 +95,30 @@ class Ctplo(Source):
     # --- post ------------------------------------------------------------------------
     def extract(self, html: str, url: str) -> Article:
         tree = parse_html(html)
-        lines = [b for b in blocks(tree.body) if not _is_chrome(b)]
-        title_hint = _title_hint(tree)
+        lines = blocks(tree.body, skip=_CHROME)
+        title = _title_hint(tree) or ""
         start = next((i + 1 for i, b in enumerate(lines) if _BACK.match(b.text)), 0)
-        head = _find_headline(lines, start, title_hint)
-        article = Article(source=self.name, url=url, title=title_hint or "", body="",
-                          language=html_language(tree) or self.language,
-                          extraction="landmarks")
+        head = _find_headline(lines, start, title or None)
+        card = ListingItem(url=url)  # what the post's own meta line says, when it has one
         stop = next((i for i in range(max(head, start), len(lines))
                      if _STOP.match(lines[i].text)), len(lines))
         body_lines: list[str] = []
         if head >= 0:
-            article.title = lines[head].text
+            title = lines[head].text
             for block in lines[head + 1:stop]:
                 if not body_lines and (m := _META_LINE.match(block.text)):
-                    _apply_meta(article, m)
+                    _apply_meta(card, m)
                     continue
                 body_lines.append(block.text)
+        extraction = "landmarks"
         if len(" ".join(body_lines)) < 200:  # landmarks failed: let trafilatura find the text
-            article.extraction = "trafilatura"
-            body_lines = _cut_trafilatura(trafilatura_paragraphs(html, url), article)
-        article.tags = _tags(lines, stop)
-        body_lines = _clean_body(body_lines, article)
-        article.body = "\n\n".join(body_lines)
-        article.__post_init__()
-        return article
+            extraction = "trafilatura"
+            body_lines = _cut_trafilatura(trafilatura_paragraphs(html, url), title, card)
+        body_lines, wire_source = _clean_body(body_lines)
+        return Article(source=self.name, url=url, title=title, body="\n\n".join(body_lines),
+                       published_at=card.published_at, authors=card.authors,
+                       section=card.section, wire_source=wire_source, tags=_tags(lines, stop),
+                       language=html_language(tree) or self.language, extraction=extraction)
 
 
 def _links(block: Block) -> list[tuple[str, str]]:
@@ -127,7 +129,7 @@ def _links(block: Block) -> list[tuple[str, str]]:
             if a.attributes.get("href")]
 
 
-def _apply_meta(target: Article | ListingItem, m: re.Match[str]) -> None:
+def _apply_meta(target: ListingItem, m: re.Match[str]) -> None:
     author = clean_line(m.group("author"))
     if author:
         target.authors = [author]
@@ -139,17 +141,6 @@ def _apply_meta(target: Article | ListingItem, m: re.Match[str]) -> None:
 def _offset(url: str) -> int | None:
     m = re.search(r"/blog/blog-list(?:/(\d+))?/?$", url)
     return None if m is None else int(m.group(1) or 0)
-
-
-def _is_chrome(block: Block) -> bool:
-    """Site navigation and the site footer: never part of a post, whatever the markup.
-    A <footer> inside an <article> is the post's own (tags, sharing) and is kept."""
-    ancestors = set()
-    node = block.node
-    while node is not None:
-        ancestors.add(node.tag)
-        node = node.parent
-    return "nav" in ancestors or ("footer" in ancestors and "article" not in ancestors)
 
 
 def _title_hint(tree) -> str | None:
@@ -176,17 +167,17 @@ def _find_headline(lines: list[Block], start: int, hint: str | None) -> int:
     return -1
 
 
-def _cut_trafilatura(paragraphs: list[str], article: Article) -> list[str]:
+def _cut_trafilatura(paragraphs: list[str], title: str, card: ListingItem) -> list[str]:
     out: list[str] = []
     for p in paragraphs:
         if _STOP.match(p):
             if out:
                 break
             continue
-        if p == article.title or _BACK.match(p) or _TAGLINE.match(p) or _SITE_TITLES.match(p):
+        if p == title or _BACK.match(p) or _TAGLINE.match(p) or _SITE_TITLES.match(p):
             continue
         if (m := _META_LINE.match(p)) and not out:
-            _apply_meta(article, m)
+            _apply_meta(card, m)
             continue
         out.append(p)
     return out
@@ -213,14 +204,11 @@ def _tags(lines: list[Block], stop: int) -> list[str]:
     return []
 
 
-def _clean_body(lines: list[str], article: Article) -> list[str]:
-    out = []
-    for line in lines:
-        if _IMAGE_NAME.match(line):
-            continue
-        out.append(_WORD_BULLET.sub("• ", line))
-    # A closing "Source: Xinhua" is the wire source, not text.
+def _clean_body(lines: list[str]) -> tuple[list[str], str | None]:
+    """Drop bare image file names, turn Word's "u " bullets into "• ", and take a closing
+    "Source: Xinhua" line as the wire source rather than text."""
+    out = [_WORD_BULLET.sub("• ", line) for line in lines if not _IMAGE_NAME.match(line)]
     if out and (m := _SOURCE_LINE.match(out[-1])):
-        article.wire_source = article.wire_source or m.group("source")
         out.pop()
-    return out
+        return out, m.group("source")
+    return out, None
