@@ -3,6 +3,7 @@ D5 (URL identity) and H1, named by their row in ../shared/design/reliability-cas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -203,3 +204,57 @@ def test_article_fields_in_json_are_plain():
                   authors=["Xinhua", "xinhua", " "], tags=["a", "A"])
     assert json.loads(json.dumps(art.to_dict()))["body"] == "p1\n\np2"
     assert (art.title, art.authors, art.tags) == ("A title", ["Xinhua"], ["a"])
+
+
+_CONTROL = set(map(chr, [*range(0, 9), *range(11, 32), *range(0x7F, 0xA0)])) | set(
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+_SEEDS = [p.read_text("utf-8-sig") for p in sorted(
+    (pytest.importorskip("pathlib").Path(__file__).resolve().parents[1] / "fixtures")
+    .glob("*/site/**/index.html"))[:6]]
+_NOISE = st.sampled_from(["<", ">", "</div>", "<div>", "<p>", "&#27;", "&#x9b;", "\x00",
+                          "\x1b[2J", "\u202e", "&amp;", "<!--", "-->", "<script>", "\ufffd",
+                          "&#xD800;", "<h1>", "</h1>", "\udcff"])
+
+
+def _assert_clean(article: Article) -> None:
+    for field in ("title", "body", "summary", "section", "wire_source", "editor"):
+        value = getattr(article, field) or ""
+        assert not (set(value) & _CONTROL), field
+        value.encode("utf-8")  # no lone surrogates: SQLite would refuse them
+    for value in article.authors + article.tags:
+        assert not (set(value) & _CONTROL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.sampled_from(range(len(_SEEDS))), cuts=st.lists(
+    st.tuples(st.floats(0, 1), _NOISE), max_size=12))
+def test_extraction_of_mutated_pages_never_raises_and_stores_no_controls(seed, cuts):
+    html = _SEEDS[seed]
+    for where, noise in cuts:
+        i = int(where * len(html))
+        html = html[:i] + noise + html[i:]
+    for name, url in (("ctplo", "http://www.ctplo.com/blog/x"),
+                      ("shine", "https://www.shine.cn/news/nation/2411110001/")):
+        with contextlib.suppress(ExtractError):
+            _assert_clean(get_source_class(name)().extract(html, url))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_extraction_of_random_text_never_raises(text):
+    for name, url in (("ctplo", "http://www.ctplo.com/blog/x"),
+                      ("shine", "https://www.shine.cn/news/nation/2411110001/")):
+        with contextlib.suppress(ExtractError):
+            _assert_clean(get_source_class(name)().extract(text, url))
+    with contextlib.suppress(ExtractError):
+        _assert_clean(generic_extract(text, "https://example.org/a"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_decoding_random_bytes_never_raises_or_leaves_surrogates(body):
+    try:
+        decoded = decode_html(body, "text/html; charset=utf-8")
+    except ExtractError:
+        return
+    decoded.text.encode("utf-8")
