@@ -146,7 +146,8 @@ def _quick_check(path: Path) -> None:
 
 # --- migrations -------------------------------------------------------------------------
 def _migration_1(db: Any) -> None:
-    """The first schema: articles with FTS, their URLs, versions, captures, runs, logs."""
+    """The first schema: articles with FTS, their URLs, earlier versions, captures, runs,
+    logs. An article row holds the current text; versions holds the texts it replaced."""
     db["captures"].create({
         "id": int, "url": str, "final_url": str, "status": int, "headers": str,
         "fetched_at": str, "sha256": str, "size": int, "encoding": str,
@@ -446,13 +447,13 @@ class Archive:
                     self._link(article.url, article_id, "canonical", now)
                     result = Saved("unchanged", article_id, version)
                 else:
+                    self._keep_old_version(article_id)
+                    self.step()
                     version += 1
                     self.db["articles"].update(article_id, {
                         **row_fields, "url": self._current_url(article_id, article.url),
                         "version": version, "last_seen": now, "updated_at": now,
                         "capture_id": capture_id})
-                    self.step()
-                    self._version(article_id, version, article, now, capture_id)
                     result = Saved("updated", article_id, version)
             else:
                 twin = self.conn.execute(
@@ -468,7 +469,6 @@ class Archive:
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
                         "capture_id": capture_id}).last_pk
                     self.step()
-                    self._version(article_id, 1, article, now, capture_id)
                     self._link(article.url, article_id, "canonical", now)
                     result = Saved("new", article_id, 1)
             for alias in aliases:
@@ -497,13 +497,14 @@ class Archive:
         row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
         return row[0] if row else url
 
-    def _version(self, article_id: int, version: int, article: Article, now: str,
-                 capture_id: int | None) -> None:
-        self.db["versions"].insert({
-            "article_id": article_id, "version": version, "title": article.title,
-            "summary": article.summary, "body": article.body,
-            "content_hash": article.content_hash, "captured_at": now,
-            "capture_id": capture_id})
+    def _keep_old_version(self, article_id: int) -> None:
+        """Copy the text about to be replaced into versions. Only superseded texts live
+        there (the current one is the article row): an unedited story costs no copy."""
+        self.conn.execute(
+            "INSERT INTO versions (article_id, version, title, summary, body, content_hash, "
+            "captured_at, capture_id) SELECT id, version, title, summary, body, content_hash, "
+            "coalesce(updated_at, first_seen), capture_id FROM articles WHERE id = ?",
+            (article_id,))
 
     def _link(self, url: str, article_id: int, kind: str, now: str) -> None:
         self.conn.execute(
@@ -663,6 +664,8 @@ def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
         for v, at, t in conn.execute(
             "SELECT version, captured_at, title FROM versions WHERE article_id = ? "
             "ORDER BY version", (article["id"],))]
+    article["versions"].append({"version": article["version"], "title": article["title"],
+                                "captured_at": article["updated_at"] or article["first_seen"]})
     return {k: article[k] for k in (*ARTICLE_FIELDS, "urls", "versions") if k in article}
 
 
