@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from ipnews.article import Article
@@ -20,10 +19,9 @@ from ipnews.client import Client, Page
 from ipnews.decoding import decode_html
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
-from ipnews.relevance import ip_terms
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import Archive, Capture
-from ipnews.worker import Extractor, Job, run_job
+from ipnews.worker import Extractor, InProcess, Job
 
 log = logging.getLogger("ipnews")
 
@@ -86,8 +84,7 @@ class Fetcher:
                  extractor: Extractor | None = None) -> None:
         self.archive = archive
         self.client = client
-        self.extractor = extractor  # None: extract in this process (tests, tools)
-        self._sources: dict[tuple, Any] = {}
+        self.extractor: Extractor | InProcess = extractor or InProcess()
         self.options = options
         self.stop = stop or client.stop
         self.progress = progress or (lambda _msg: None)
@@ -180,8 +177,8 @@ class Fetcher:
         """Fetch what the listing has that we lack; return how many were not known."""
         known = self.archive.known_urls([i.url for i in items])
         fresh = 0
+        wanted: list[tuple[ListingItem, bool]] = []
         for item in items:
-            self._check_stop()
             status = known.get(item.url)
             if status is None:
                 fresh += 1
@@ -193,49 +190,77 @@ class Fetcher:
                 fresh += edited
             else:
                 continue  # skipped or failed for good before: do not ask again
-            self._fetch_article(source, item, report, run_id, allowed, refetch=status is not None)
+            wanted.append((item, status is not None))
+        # Two cores: while the extractor process reads page i, this one downloads page i+1.
+        pending: tuple[ListingItem, Page] | None = None
+        try:
+            for item, refetch in wanted:
+                self._check_stop()
+                page = self._download(source, item, report, run_id, allowed, refetch)
+                if pending is not None:
+                    self._finish(source, *pending, report, run_id)
+                    pending = None
+                if page is not None:
+                    self.extractor.submit(Job(
+                        source.name, source.base_url, source.settings, page.body,
+                        page.content_type, item.url, keep_raw=self.archive.keep_raw,
+                        ip_only=source.ip_only))
+                    pending = (item, page)
+        finally:
+            if pending is not None:
+                self._finish(source, *pending, report, run_id)
         return fresh
 
     # -- one article --
-    def _fetch_article(self, source: Source, item: ListingItem, report: Report, run_id: int,
-                       allowed: frozenset[str], refetch: bool) -> None:
+    def _fail(self, source: Source, url: str, exc: FetchError | ExtractError, report: Report,
+              run_id: int) -> None:
+        if isinstance(exc, FetchError) and exc.kind == "interrupted":
+            raise Interrupted(self.signal) from exc
+        kind = _kind(exc)
+        report.failed += 1
+        report.errors.append(f"{url}: {exc}")
+        log.info("%s: failed: %s: %s", source.name, url, exc)
+        self.archive.record(run_id, source.name, url, kind, str(exc), remember=kind in REMEMBER)
+
+    def _download(self, source: Source, item: ListingItem, report: Report, run_id: int,
+                  allowed: frozenset[str], refetch: bool) -> Page | None:
         self.progress(f"{source.name}: {item.title or item.url}")
         try:
             headers = self.archive.conditional_headers(item.url) if refetch else {}
             page = self.client.get(source.request_url(item.url), headers=headers,
                                    allowed_hosts=allowed)
-            if page.status == 304:
-                report.unchanged += 1
-                return
-            job = Job(source.name, source.base_url, source.settings, page.body,
-                      page.content_type, item.url)
-            extracted = (self.extractor.extract(job) if self.extractor is not None
-                         else run_job(job, self._sources))
+        except FetchError as exc:
+            self._fail(source, item.url, exc, report, run_id)
+            return None
+        if page.status == 304:
+            report.unchanged += 1
+            return None
+        return page
+
+    def _finish(self, source: Source, item: ListingItem, page: Page, report: Report,
+                run_id: int) -> None:
+        """Collect the extraction of page, filter it, and save it in one transaction."""
+        try:
+            extracted = self.extractor.collect()
             article = extracted.article
             _merge_listing(article, item)
             if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:
                 article.flags.append(f"replacement_chars:{extracted.replacements}")
             check_quality(article)
-        except (FetchError, ExtractError) as exc:
-            if isinstance(exc, FetchError) and exc.kind == "interrupted":
-                raise Interrupted(self.signal) from exc
-            kind = _kind(exc)
-            report.failed += 1
-            report.errors.append(f"{item.url}: {exc}")
-            log.info("%s: failed: %s: %s", source.name, item.url, exc)
-            self.archive.record(run_id, source.name, item.url, kind, str(exc),
-                                remember=kind in REMEMBER)
+        except ExtractError as exc:
+            self._fail(source, item.url, exc, report, run_id)
             return
-        if source.ip_only and not ip_terms(" ".join(
-                (article.title, article.summary or "", " ".join(article.tags), article.body))):
+        if extracted.ip_related is False:
             report.skipped += 1
             report.skipped_stories.append((item.url, article.title))
             log.info("%s: skipped (not about IP): %s %s", source.name, article.title, item.url)
             self.archive.record(run_id, source.name, item.url, "skipped",
                                 f"not about IP: {article.title}", remember=True)
             return
-        saved = self.archive.save(article, _capture(page, item.url, extracted.encoding), run_id,
-                                  aliases=_aliases(source, page))
+        capture = Capture(url=item.url, final_url=page.final_url, status=page.status,
+                          headers=page.headers, fetched_at=page.fetched_at, sha256=page.sha256,
+                          body=page.body, encoding=extracted.encoding, zbody=extracted.zbody)
+        saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page))
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome in ("new", "updated"):
             self.saved += 1
@@ -266,12 +291,6 @@ def _merge_listing(article: Article, item: ListingItem) -> None:
         article.title = item.title
 
 
-def _capture(page: Page, url: str, encoding: str) -> Capture:
-    return Capture(url=url, final_url=page.final_url, status=page.status, headers=page.headers,
-                   fetched_at=page.fetched_at, sha256=page.sha256, body=page.body,
-                   encoding=encoding)
-
-
 def _aliases(source: Source, page: Page) -> tuple[str, ...]:
     """Other addresses the story answered at (redirect hops and the final URL)."""
     out = []
@@ -296,7 +315,7 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
     """Run today's parsers over the stored raw captures: fixed extractors fix old rows.
     A changed text becomes a new version, exactly as an edit on the site would."""
     report = Report("reextract")
-    cache: dict[tuple, Any] = {}
+    worker = extractor or InProcess()
     for stored, capture in archive.captured():
         source = sources.get(stored["source"])
         if source is None:
@@ -304,7 +323,7 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
         job = Job(source.name, source.base_url, source.settings, capture.body,
                   capture.headers.get("content-type"), stored["url"])
         try:
-            extracted = extractor.extract(job) if extractor is not None else run_job(job, cache)
+            extracted = worker.extract(job)
             article = extracted.article
             _merge_listing(article, ListingItem(url=stored["url"],
                                                 published_at=stored["published_at"],

@@ -39,3 +39,8 @@ def ip_terms(text: str) -> list[str]:
     for match in _PATTERN.finditer(text):
         found.setdefault(match.group(0).lower(), None)
     return list(found)
+
+
+def is_ip_related(*texts: str) -> bool:
+    """True as soon as one term is found: stops at the first hit, usually the headline."""
+    return any(_PATTERN.search(t) for t in texts if t)

@@ -244,6 +244,7 @@ class Capture:
     sha256: str
     body: bytes
     encoding: str | None = None
+    zbody: bytes | None = None  # body already compressed with zlib (by the extractor process)
 
 
 @dataclass(frozen=True)
@@ -410,7 +411,7 @@ class Archive:
             "headers": json.dumps(capture.headers, ensure_ascii=False),
             "fetched_at": capture.fetched_at, "sha256": capture.sha256,
             "size": len(capture.body), "encoding": capture.encoding, "compression": "zlib",
-            "body": zlib.compress(capture.body, 6), "run_id": run_id,
+            "body": capture.zbody or zlib.compress(capture.body, 6), "run_id": run_id,
         }).last_pk
 
     def save(self, article: Article, capture: Capture | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import zlib
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -31,6 +32,8 @@ class Job:
     body: bytes
     content_type: str | None
     url: str
+    keep_raw: bool = False  # also compress the raw body for the archive
+    ip_only: bool = False  # also decide whether the story is about IP
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Extracted:
     article: Article
     encoding: str
     replacements: int
+    zbody: bytes | None = None  # zlib-compressed raw body, when the job asked for it
+    ip_related: bool | None = None
 
 
 def run_job(job: Job, cache: dict[tuple, Any] | None = None) -> Extracted:
@@ -53,7 +58,14 @@ def run_job(job: Job, cache: dict[tuple, Any] | None = None) -> Extracted:
             cache[key] = source
     decoded = decode_html(job.body, job.content_type)
     article = source.extract(decoded.text, job.url)
-    return Extracted(article, decoded.encoding, decoded.replacements)
+    ip_related = None
+    if job.ip_only:
+        from ipnews.relevance import is_ip_related
+
+        ip_related = is_ip_related(article.title, article.summary or "", " ".join(article.tags),
+                                   article.body)
+    zbody = zlib.compress(job.body, 6) if job.keep_raw else None
+    return Extracted(article, decoded.encoding, decoded.replacements, zbody, ip_related)
 
 
 def _child(conn: Connection, memory_limit: int) -> None:  # pragma: no cover - in the child
@@ -97,6 +109,7 @@ class Extractor:
         self._proc: Any = None
         self._conn: Connection | None = None
         self._tasks = 0
+        self._sent = False
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
@@ -123,7 +136,9 @@ class Extractor:
             self._conn.close()
         self._proc = self._conn = None
 
-    def extract(self, job: Job) -> Extracted:
+    def submit(self, job: Job) -> None:
+        """Hand a page to the child and return at once: the caller fetches the next page
+        while this one is extracted on the other core. Collect it before the next submit."""
         if self._proc is None or self._tasks >= self.max_tasks or not self._proc.is_alive():
             self._stop()
             self._start()
@@ -131,6 +146,14 @@ class Extractor:
         self._tasks += 1
         try:
             self._conn.send(job)
+            self._sent = True
+        except (OSError, BrokenPipeError):
+            self._sent = False
+
+    def collect(self) -> Extracted:
+        try:
+            if not self._sent or self._conn is None:
+                raise EOFError
             ready = self._conn.poll(self.timeout)
             reply = self._conn.recv() if ready else None
         except (EOFError, OSError, BrokenPipeError):
@@ -145,6 +168,10 @@ class Extractor:
             return reply[1]
         raise ExtractError(reply[2], reply[1])
 
+    def extract(self, job: Job) -> Extracted:
+        self.submit(job)
+        return self.collect()
+
     def close(self) -> None:
         self._stop()
 
@@ -153,3 +180,25 @@ class Extractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class InProcess:
+    """The same interface, extracting in this process: for tools and tests."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, Any] = {}
+        self._job: Job | None = None
+
+    def submit(self, job: Job) -> None:
+        self._job = job
+
+    def collect(self) -> Extracted:
+        job, self._job = self._job, None
+        assert job is not None
+        return run_job(job, self._cache)
+
+    def extract(self, job: Job) -> Extracted:
+        return run_job(job, self._cache)
+
+    def close(self) -> None:
+        pass
