@@ -1,43 +1,70 @@
 """The only module that talks to the network.
 
 httpx does the HTTP; this module does everything httpx does not promise (see README,
-"Guarantees"): a deadline for the whole request, caps on bytes received and on bytes after
-decompression enforced while streaming (we read ``iter_raw()`` and decompress ourselves,
-in 64 KiB steps, because httpx decompresses a bomb in one chunk), redirects followed hop by
-hop without reading their bodies, every resolved address checked before we connect to it,
-robots.txt, one request at a time per host with a delay, retries that honour Retry-After,
-and a per-host circuit breaker.
+"Guarantees"): a deadline for each attempt at a request, redirects and body included, that
+holds in every phase (httpx's timeouts are per read, so a server dripping a byte a second
+never trips them); caps on bytes received and on bytes after decompression, enforced while
+streaming (we read ``iter_raw()`` and decompress ourselves, in 64 KiB steps, because httpx
+decompresses a bomb in one chunk); redirects followed hop by hop without decoding their
+bodies and without carrying credentials to another origin; every resolved address checked
+before we connect to it; robots.txt; one request at a time per host with a delay (redirect
+hops included); retries that honour Retry-After; and a per-host circuit breaker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import os
 import random
 import socket
 import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from ipnews import __version__
-from ipnews.errors import FetchError, PermanentError, TransientError
+from ipnews.errors import FetchError, PermanentError, TransientError, UsageError
 from ipnews.urls import looks_like_trap
 
 USER_AGENT = (f"ipnews/{__version__} (+https://github.com/ipnews/ipnews; personal news "
               "archive; one request at a time)")
 CHUNK = 65_536
+# An error or redirect body at most this long is read (raw, never decoded) before the
+# response is closed, so the connection can be reused; a longer one is cut off unread.
+DRAIN_LIMIT = 16_384
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB, and no more than we must
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+# Failures that say nothing about the host's health, so they never open its circuit.
+_PAGE_FAULTS = frozenset({"not_found", "gone", "not_html", "too_large", "robots", "bad_url",
+                          "interrupted", "ssrf_refused", "offsite_redirect", "bad_redirect",
+                          "redirect_loop"})
+# A server that timed out or spoke garbage once is unlikely to do better at once: one retry.
+_ONE_RETRY = frozenset({"protocol_error", "timeout"})
+_LOCATION = "x-ipnews-location"  # where _hide_location puts a response's Location
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never global
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+# Ranges Python's is_global (3.10/3.11 tables) still calls global. (6to4 and Teredo are
+# judged by the IPv4 address they carry.)
+_NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
+    "2001:db8::/32", "3fff::/20", "192.88.99.0/24"))
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass
@@ -47,7 +74,7 @@ class Settings:
     user_agent: str = USER_AGENT
     delay: float = 1.0  # seconds between two requests to one host
     timeout: float = 20.0  # connect / read / write, each
-    deadline: float = 60.0  # the whole request, redirects and body included
+    deadline: float = 60.0  # one attempt at the request, redirects and body included
     max_bytes: int = 10 * 1024 * 1024  # received, and again after decompression
     attempts: int = 3
     backoff: float = 2.0  # first retry after ~2 s, then ~4 s, with jitter
@@ -57,7 +84,9 @@ class Settings:
     obey_robots: bool = True
     breaker: int = 3  # URLs in a row failing on one host open its circuit for the run
     allow_private: frozenset[str] = frozenset()  # "host" or "host:port" that may be non-public
-    ca_bundle: str | None = None
+    ca_bundle: str | None = None  # a CA trusted in addition to the usual ones
+    # Ports a public host may be reached on without being listed in allow_private.
+    allowed_ports: frozenset[int] = frozenset({80, 443})
 
 
 @dataclass
@@ -69,6 +98,7 @@ class Page:
     body: bytes
     fetched_at: str
     redirects: list[str] = field(default_factory=list)
+    truncated: bool = False  # only when the caller asked for a prefix (robots.txt)
 
     @property
     def sha256(self) -> str:
@@ -81,23 +111,36 @@ class Page:
 
 @dataclass
 class _Host:
-    next_allowed: float = 0.0
+    next_allowed: float = 0.0  # set by backoff and Retry-After
+    last: float = float("-inf")  # when the last request to the host ended
     delay: float = 0.0
     failures: int = 0
     deferred_until: float = 0.0
     reason: str = ""
-    robots: object | None = None
-    robots_error: str | None = None
+    robots: Any = None
+    robots_error: tuple[str, str] | None = None  # (message, kind)
+
+
+class _DeadlineExceeded(TransientError):
+    """The attempt used its whole deadline: a server that slow will be as slow on a retry."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message, "timeout", url=url)
 
 
 # --- decompression with caps -------------------------------------------------------------
 class _Decoder:
-    """Content-Encoding decoder whose output is produced in bounded steps and counted."""
+    """Content-Encoding decoder whose output is produced in bounded steps and counted.
 
-    def __init__(self, encoding: str, cap: int) -> None:
-        self.encoding, self.cap, self.total = encoding, cap, 0
-        self._zlib: zlib._Decompress | None = None
-        self._brotli = None
+    With ``truncate`` the output stops at ``cap`` (``full`` is set) instead of failing."""
+
+    def __init__(self, encoding: str, cap: int, truncate: bool = False) -> None:
+        self.encoding, self.cap, self.truncate = encoding, cap, truncate
+        self.total, self.full = 0, False
+        self._zlib: Any = None
+        self._brotli: Any = None
+        self._head = b""
+        self._fed = 0
         if encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "br":
@@ -106,21 +149,29 @@ class _Decoder:
             self._brotli = brotli.Decompressor()
 
     def _count(self, out: bytes) -> bytes:
+        if self.total + len(out) > self.cap:
+            if not self.truncate:
+                raise PermanentError(f"decoded size exceeds cap ({self.cap:,} bytes)",
+                                     "too_large")
+            out, self.full = out[:self.cap - self.total], True
         self.total += len(out)
-        if self.total > self.cap:
-            raise PermanentError(f"decoded size exceeds cap ({self.cap:,} bytes)", "too_large")
         return out
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
+        self._fed += len(data)
         if self.encoding == "deflate" and self._zlib is None:
-            # "deflate" is zlib-wrapped by the RFC, raw in some servers: look at the header.
-            wrapped = (len(data) >= 2 and (data[0] & 0x0F) == 8
-                       and (data[0] << 8 | data[1]) % 31 == 0)
+            # "deflate" is zlib-wrapped by the RFC, raw in some servers: the first two bytes
+            # tell, and a slow server may send them one at a time.
+            self._head += data
+            if len(self._head) < 2:
+                return out
+            data, head = self._head, self._head
+            wrapped = (head[0] & 0x0F) == 8 and (head[0] << 8 | head[1]) % 31 == 0
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         if self._zlib is not None:
             buf = data
-            while buf:
+            while buf and not self.full:
                 out.append(self._count(self._zlib.decompress(buf, CHUNK)))
                 buf = self._zlib.unconsumed_tail
             return out
@@ -129,21 +180,37 @@ class _Decoder:
 
             try:
                 out.append(self._count(self._brotli.process(data, output_buffer_limit=CHUNK)))
-                while not self._brotli.can_accept_more_data():
+                while not self.full and not self._brotli.can_accept_more_data():
                     out.append(self._count(self._brotli.process(b"", output_buffer_limit=CHUNK)))
             except brotli.error as exc:
                 raise TransientError(f"corrupt brotli body: {exc}", "protocol_error") from exc
             return out
         return [self._count(data)]
 
-    def flush(self) -> bytes:
+    def finish(self) -> bytes:
+        """The last bytes, once the body has ended; a compressed stream that stops before
+        its end marker is a truncated body, even when Content-Length matched."""
+        out = b""
+        if self.encoding == "deflate" and self._zlib is None:
+            if not self._head:
+                return b""  # an empty body is not a truncated one
+            head, self._head = self._head, b""
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = b"".join(self.feed(head))
         if self._zlib is not None:
-            return self._count(self._zlib.flush(CHUNK))
-        return b""
+            out += self._count(self._zlib.flush(CHUNK))
+            if self._fed and not self._zlib.eof and not self.full:
+                raise TransientError("truncated compressed body (no end of stream)",
+                                     "truncated")
+        elif self._brotli is not None and self._fed and not self._brotli.is_finished() \
+                and not self.full:
+            raise TransientError("truncated brotli body (no end of stream)", "truncated")
+        return out
 
 
 # --- address checks ----------------------------------------------------------------------
-def _unwrap(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+def _unwrap(ip: Address) -> Address:
+    """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4, Teredo), else ip."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
@@ -162,7 +229,14 @@ def is_public_address(address: str) -> bool:
         ip = _unwrap(ipaddress.ip_address(address.split("%")[0]))
     except ValueError:
         return False
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    if ip.is_multicast or ip.is_reserved or ip.is_link_local or not ip.is_global:
+        return False
+    # Only 2000::/3 is global unicast; site-local fec0::/10, NAT64 local-use and
+    # IPv4-compatible ::a.b.c.d pass is_global on some Python versions.
+    if isinstance(ip, ipaddress.IPv6Address) and (
+            ip not in GLOBAL_UNICAST_V6 or ip in NAT64_LOCAL or ip in IPV4_COMPATIBLE):
+        return False
+    return not any(ip in net for net in _NOT_PUBLIC if net.version == ip.version)
 
 
 def resolve_public(host: str, port: int) -> str:
@@ -174,7 +248,7 @@ def resolve_public(host: str, port: int) -> str:
         raise TransientError(f"DNS lookup failed for {host}: {exc.strerror}", "dns_error") from exc
     except UnicodeError as exc:
         raise PermanentError(f"bad host name {host!r}", "bad_url") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     bad = [a for a in addresses if not is_public_address(a)]
     if not addresses or bad:
         raise PermanentError(f"refused: {host} resolves to non-public address "
@@ -202,6 +276,66 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - now)
 
 
+# --- URLs --------------------------------------------------------------------------------
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), _port(parts)
+
+
+def _netloc(host: str, port: int | None) -> str:
+    """host[:port] with IPv6 brackets and never a user:password@ part."""
+    bracketed = f"[{host}]" if ":" in host else host
+    return bracketed if port is None else f"{bracketed}:{port}"
+
+
+def _without_credentials(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
+
+
+# --- the deadline --------------------------------------------------------------------------
+class _Watchdog:
+    """Shuts a request's connection down when its deadline passes, in whatever phase it is
+    (TLS handshake, headers, body), so a slow-drip server cannot hold a run."""
+
+    def __init__(self, seconds: float, socket_of: Callable[[], tuple[int, int] | None]) -> None:
+        self.fired = False
+        self._socket_of = socket_of
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        found = self._socket_of()
+        if found is None:
+            return
+        fd, inode = found
+        # Work on our own duplicate of the descriptor, and only if it is still the socket
+        # we saw connect (the number may have been closed and reused since).
+        try:
+            dup = os.dup(fd)
+        except OSError:
+            return
+        try:
+            if os.fstat(dup).st_ino != inode:
+                return
+            with socket.socket(fileno=dup) as sock:
+                dup = -1
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            if dup != -1:
+                os.close(dup)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 # --- the client --------------------------------------------------------------------------
 class Client:
     """One per run: keeps connections alive and per-host state (delay, robots, breaker)."""
@@ -215,13 +349,24 @@ class Client:
         self.on_request = on_request
         self.requests = 0
         self.hosts: dict[str, _Host] = {}
+        # origin -> (fd, inode) of the socket last connected to it, for the watchdog
+        self._sockets: dict[str, tuple[int, int]] = {}
         verify: ssl.SSLContext | bool = True
         if self.settings.ca_bundle:
-            verify = ssl.create_default_context(cafile=self.settings.ca_bundle)
+            verify = httpx.create_ssl_context()
+            try:
+                verify.load_verify_locations(cafile=self.settings.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise UsageError(f"cannot use ca_bundle {self.settings.ca_bundle}: "
+                                 f"{exc}") from exc
         timeout = httpx.Timeout(self.settings.timeout)
         self._http = httpx.Client(
             follow_redirects=False, timeout=timeout, verify=verify, transport=transport,
             trust_env=False,  # a proxy is configured per source as base_url, not by env
+            event_hooks={"response": [_hide_location]},
+            # Cookies are credentials: a jar that keeps none, so a cookie set by one origin
+            # (or port: cookies ignore ports) is never sent to another.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             headers={"User-Agent": self.settings.user_agent,
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
                      "Accept-Encoding": "gzip, deflate, br",
@@ -247,8 +392,11 @@ class Client:
         if seconds > 0 and self.stop.wait(seconds):
             raise FetchError("interrupted", "interrupted")
 
-    def _wait_turn(self, host: _Host) -> None:
-        self._sleep(host.next_allowed - time.monotonic())
+    def _wait_turn(self, host: _Host) -> float:
+        """Wait until the host may be asked again; return how long that took."""
+        wait = max(host.next_allowed, host.last + host.delay) - time.monotonic()
+        self._sleep(wait)
+        return max(0.0, wait)
 
     def _allowed_private(self, host: str, port: int) -> bool:
         allow = self.settings.allow_private
@@ -259,7 +407,12 @@ class Client:
             allowed_hosts: frozenset[str] | None = None,
             accept: tuple[str, ...] = HTML_TYPES) -> Page:
         """GET url under every guarantee of this module; raises FetchError subclasses."""
-        if reason := looks_like_trap(url):
+        try:
+            reason = looks_like_trap(url)
+            urlsplit(url).port  # noqa: B018 - raises on a port that is not a port
+        except ValueError as exc:  # "http://[::1/", "http://host:99999/"
+            reason = str(exc)
+        if reason:
             raise PermanentError(f"refused URL: {reason}", "bad_url", url=url)
         key, host = self._host(url)
         now = time.monotonic()
@@ -275,8 +428,7 @@ class Client:
             page = self._get_with_retries(url, host, headers or {}, allowed_hosts, accept)
         except FetchError as exc:
             exc.url = exc.url or url
-            if exc.kind not in ("not_found", "gone", "not_html", "too_large", "robots",
-                                "bad_url", "interrupted"):
+            if exc.kind not in _PAGE_FAULTS:
                 host.failures += 1
                 host.reason = str(exc)
             raise
@@ -285,17 +437,19 @@ class Client:
 
     def _get_with_retries(self, url: str, host: _Host, headers: dict[str, str],
                           allowed_hosts: frozenset[str] | None,
-                          accept: tuple[str, ...]) -> Page:
+                          accept: tuple[str, ...] | None, *, cap: int | None = None,
+                          truncate: bool = False, robots: bool = True) -> Page:
         attempts = self.settings.attempts
-        protocol_errors = 0
+        tries: dict[str, int] = {}
         for attempt in range(1, attempts + 1):
             self._wait_turn(host)
             try:
-                return self._fetch(url, headers, allowed_hosts, accept)
+                return self._fetch(url, headers, allowed_hosts, accept,
+                                   cap or self.settings.max_bytes, truncate, robots)
             except TransientError as exc:
-                if exc.kind == "protocol_error":
-                    protocol_errors += 1
-                last = attempt == attempts or protocol_errors > 1
+                tries[exc.kind] = tries.get(exc.kind, 0) + 1
+                last = (attempt == attempts or isinstance(exc, _DeadlineExceeded)
+                        or (exc.kind in _ONE_RETRY and tries[exc.kind] > 1))
                 wait = exc.retry_after
                 if wait is not None and wait > self.settings.max_retry_after:
                     host.deferred_until = float("inf")
@@ -304,113 +458,189 @@ class Client:
                                          f"{self.settings.max_retry_after:.0f} s: host "
                                          "deferred)", "deferred", url=url,
                                          status=exc.status) from exc
-                if last:
-                    raise
-                if wait is None:
+                if wait is None and not last:
                     base = self.settings.backoff * 2 ** (attempt - 1)
                     wait = base * random.uniform(0.5, 1.5)
-                # The next request to this host waits at least this long: never shrink it.
-                host.next_allowed = max(host.next_allowed, time.monotonic() + wait)
-            finally:
-                host.next_allowed = max(host.next_allowed, time.monotonic() + host.delay)
+                if wait is not None:
+                    # The host asked for a pause (or we back off): every request to it
+                    # waits, not only this URL's retry, and the wait never shrinks.
+                    host.next_allowed = max(host.next_allowed, time.monotonic() + wait)
+                if last:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _fetch(self, url: str, headers: dict[str, str], allowed_hosts: frozenset[str] | None,
-               accept: tuple[str, ...]) -> Page:
+               accept: tuple[str, ...] | None, cap: int, truncate: bool, robots: bool) -> Page:
         """One attempt: follow redirects hop by hop, then stream the body under the caps."""
-        start = time.monotonic()
-        deadline = start + self.settings.deadline
+        deadline = time.monotonic() + self.settings.deadline
         seen: set[str] = set()
         redirects: list[str] = []
+        first = _origin(url)
         current = url
         while True:
             if current in seen:
                 raise PermanentError(f"redirect loop at {current}", "redirect_loop", url=url)
             seen.add(current)
-            response = self._send(current, headers, deadline)
+            key, host = self._host(current)
+            if redirects:
+                # A hop is a request like any other: it waits its host's turn, and that
+                # wait is ours, so it does not count against the server's deadline.
+                deadline += self._wait_turn(host)
+            hop_headers = headers if _origin(current) == first else _without_credentials(headers)
             try:
-                if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                    target = self._redirect_target(current, response.headers["location"],
-                                                   allowed_hosts)
-                    redirects.append(current)
-                    if len(redirects) > self.settings.max_redirects:
-                        raise PermanentError(f"too many redirects (> "
-                                             f"{self.settings.max_redirects})",
-                                             "redirect_loop", url=url)
-                    current = target
-                    continue
-                return self._read(url, current, response, deadline, accept, redirects)
+                response, watchdog = self._send(current, hop_headers, deadline)
+            except FetchError:
+                host.last = time.monotonic()  # an error answer is a request too
+                raise
+            try:
+                status = response.status_code
+                if 300 <= status < 400 and status != 304:
+                    location = response.headers.get(_LOCATION) or response.headers.get("location")
+                    if status not in REDIRECT_STATUSES or not location:
+                        raise PermanentError(f"HTTP {status} without a usable Location",
+                                             "bad_redirect", url=url, status=status)
+                    target = self._redirect_target(current, location, allowed_hosts)
+                else:
+                    return self._read(url, current, response, deadline, watchdog, accept,
+                                      redirects, cap, truncate)
             finally:
-                response.close()  # a redirect's body is never read: it may be a bomb
+                # A redirect's body is never decoded: it may be a bomb (httpx's own
+                # redirect handling decodes it in full).
+                self._release(response)
+                watchdog.cancel()
+                host.last = time.monotonic()
+            redirects.append(current)
+            if len(redirects) > self.settings.max_redirects:
+                raise PermanentError(f"too many redirects (> {self.settings.max_redirects})",
+                                     "redirect_loop", url=url)
+            target_key, target_host = self._host(target)
+            if robots and self.settings.obey_robots and target_key != key:
+                self._check_robots(target, target_key, target_host)
+            current = target
 
     def _redirect_target(self, current: str, location: str,
                          allowed_hosts: frozenset[str] | None) -> str:
-        target = urljoin(current, location.strip())
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https"):
-            raise PermanentError(f"refusing redirect to non-http scheme: {parts.scheme}:",
-                                 "bad_redirect")
+        try:
+            parts = urlsplit(urljoin(current, location.strip()))
+            if parts.scheme not in ("http", "https"):
+                raise PermanentError(f"refusing redirect to non-http scheme: {parts.scheme}:",
+                                     "bad_redirect")
+            port = parts.port
+            httpx.URL(urlunsplit(parts))  # what httpx would refuse to send, we refuse here
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise PermanentError(f"refusing malformed redirect {location[:200]!r}: {exc}",
+                                 "bad_redirect") from exc
         host = (parts.hostname or "").lower()
+        if not host:
+            raise PermanentError("refusing redirect without a host", "bad_redirect")
         if allowed_hosts is not None and host not in allowed_hosts and \
                 host.removeprefix("www.") not in allowed_hosts:
             raise PermanentError(f"offsite redirect to {host}", "offsite_redirect")
-        return urlunsplit(parts._replace(fragment=""))
+        # user:password@ in a Location would make httpx send Basic credentials to it.
+        target = urlunsplit(parts._replace(netloc=_netloc(host, port), fragment=""))
+        if reason := looks_like_trap(target):
+            raise PermanentError(f"refusing redirect to {target[:200]}: {reason}",
+                                 "bad_redirect")
+        return target
 
-    def _send(self, url: str, headers: dict[str, str], deadline: float) -> httpx.Response:
-        parts = urlsplit(url)
+    def _send(self, url: str, headers: dict[str, str],
+              deadline: float) -> tuple[httpx.Response, _Watchdog]:
+        try:
+            parts = urlsplit(url)
+            port = _port(parts)
+        except ValueError as exc:
+            raise PermanentError(f"bad URL: {exc}", "bad_url", url=url) from exc
         host = (parts.hostname or "").lower()
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        request_url, extra, extensions = url, {}, {}
+        if not host:
+            raise PermanentError("bad URL: no host", "bad_url", url=url)
+        # Credentials never come from a URL's user:password@ part.
+        request_url = urlunsplit(parts._replace(netloc=_netloc(host, parts.port)))
+        extra: dict[str, str] = {}
+        extensions: dict[str, Any] = {}
         if not self._allowed_private(host, port):
-            if port not in (80, 443):
-                raise PermanentError(f"refused: port {port} is not 80 or 443 (configure the "
-                                     "host to allow it)", "ssrf_refused")
+            if port not in self.settings.allowed_ports:
+                raise PermanentError(f"refused: port {port} is not one of "
+                                     f"{sorted(self.settings.allowed_ports)} (configure the "
+                                     "host to allow it)", "ssrf_refused", url=url)
             address = resolve_public(host, port)
             # Connect to the address we checked, not to a second lookup's answer (DNS
             # rebinding); Host and TLS SNI still name the site, so certificates verify.
-            ip_host = f"[{address}]" if ":" in address else address
-            netloc = ip_host if parts.port is None else f"{ip_host}:{parts.port}"
-            request_url = urlunsplit(parts._replace(netloc=netloc))
-            extra = {"Host": parts.netloc}
+            request_url = urlunsplit(parts._replace(netloc=_netloc(address, parts.port)))
+            extra = {"Host": _netloc(host, parts.port)}
             if parts.scheme == "https":
-                extensions = {"sni_hostname": host}
+                extensions["sni_hostname"] = host
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TransientError("deadline exceeded before the request", "timeout")
-        timeout = httpx.Timeout(min(self.settings.timeout, remaining))
-        request = self._http.build_request("GET", request_url, headers={**headers, **extra},
-                                           timeout=timeout, extensions=extensions)
+            raise _DeadlineExceeded("deadline exceeded before the request", url=url)
+        origin = "{}://{}".format(*urlsplit(request_url)[:2])
+        extensions["trace"] = self._tracer(origin)
+        try:
+            request = self._http.build_request(
+                "GET", request_url, headers={**headers, **extra},
+                timeout=httpx.Timeout(min(self.settings.timeout, remaining)),
+                extensions=extensions)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise PermanentError(f"bad URL: {exc}", "bad_url", url=url) from exc
+        watchdog = _Watchdog(remaining, lambda: self._sockets.get(origin))
         self.requests += 1
         if self.on_request:
             self.on_request(url)
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
+            watchdog.cancel()
+            if watchdog.fired:
+                raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s) "
+                                        "before the response headers", url=url) from exc
             raise _network_error(exc, url) from exc
         status = response.status_code
-        if status in RETRY_STATUSES:
+        if status in RETRY_STATUSES or status >= 400:
             retry_after = parse_retry_after(response.headers.get("retry-after")) \
                 if status in (429, 503) else None
-            response.close()
-            raise TransientError(f"HTTP {status}", f"http_{status}", url=url, status=status,
-                                 retry_after=retry_after)
-        if status >= 400:
-            response.close()
+            self._release(response)
+            watchdog.cancel()
+            if status in RETRY_STATUSES:
+                raise TransientError(f"HTTP {status}", f"http_{status}", url=url,
+                                     status=status, retry_after=retry_after)
             kind = {404: "not_found", 410: "gone", 403: "forbidden"}.get(status, f"http_{status}")
             raise PermanentError(f"HTTP {status}", kind, url=url, status=status)
-        return response
+        return response, watchdog
+
+    def _tracer(self, origin: str) -> Callable[[str, dict[str, Any]], None]:
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete":
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        self._sockets[origin] = (sock.fileno(), os.fstat(sock.fileno()).st_ino)
+        return trace
+
+    @staticmethod
+    def _release(response: httpx.Response) -> None:
+        """Close a response we will not read. A short body is read raw (never decoded)
+        first, so the connection stays usable instead of being reset."""
+        if not response.is_closed and not response.is_stream_consumed:
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) <= DRAIN_LIMIT:
+                try:
+                    for _ in response.iter_raw():
+                        pass
+                except httpx.HTTPError:
+                    pass
+        response.close()
 
     def _read(self, url: str, final: str, response: httpx.Response, deadline: float,
-              accept: tuple[str, ...], redirects: list[str]) -> Page:
-        cap = self.settings.max_bytes
+              watchdog: _Watchdog, accept: tuple[str, ...] | None, redirects: list[str],
+              cap: int, truncate: bool) -> Page:
         headers = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
             return Page(url, final, 304, headers, b"", _now(), redirects)
         mime = headers.get("content-type", "").split(";")[0].strip().lower()
-        if mime not in accept:
+        if accept is not None and mime not in accept:
             raise PermanentError(f"unsupported type {mime}", "not_html", url=url)
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap and not truncate:
             raise PermanentError(f"too large ({int(declared) / 2**20:.1f} MiB > "
                                  f"{cap / 2**20:.0f} MiB)", "too_large", url=url)
         codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")
@@ -421,61 +651,72 @@ class Client:
         if codings and codings[0] not in ("gzip", "x-gzip", "deflate", "br"):
             raise PermanentError(f"unsupported content-encoding {codings[0]}", "bad_encoding",
                                  url=url)
-        decoder = _Decoder(codings[0] if codings else "identity", cap)
+        decoder = _Decoder(codings[0] if codings else "identity", cap, truncate)
         received = 0
+        cut = False
         parts: list[bytes] = []
         try:
-            for chunk in response.iter_raw(CHUNK):
+            # No chunk size: each network read comes out as it arrives, so the deadline is
+            # checked between reads (a chunk size would buffer a slow drip to 64 KiB).
+            for chunk in response.iter_raw():
                 received += len(chunk)
                 if received > cap:
-                    raise PermanentError(f"too large (more than {cap / 2**20:.0f} MiB "
-                                         "received)", "too_large", url=url)
+                    if not truncate:
+                        raise PermanentError(f"too large (more than {cap / 2**20:.0f} MiB "
+                                             "received)", "too_large", url=url)
+                    chunk, received, cut = chunk[:len(chunk) - (received - cap)], cap, True
                 parts.extend(decoder.feed(chunk))
+                if cut or decoder.full:
+                    break
                 if time.monotonic() > deadline:
-                    raise TransientError(f"deadline exceeded after {received:,} bytes",
-                                         "timeout", url=url)
-            parts.append(decoder.flush())
+                    raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s)"
+                                            f" after {received:,} bytes", url=url)
+            else:
+                parts.append(decoder.finish())
         except httpx.HTTPError as exc:
+            if watchdog.fired:
+                raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s) "
+                                        f"after {received:,} bytes", url=url) from exc
             raise _network_error(exc, url) from exc
         except zlib.error as exc:
             raise TransientError(f"corrupt compressed body: {exc}", "protocol_error",
                                  url=url) from exc
+        except FetchError as exc:
+            exc.url = exc.url or url
+            raise
         return Page(url, final, response.status_code, headers, b"".join(parts), _now(),
-                    redirects)
+                    redirects, truncated=cut or decoder.full)
 
     # -- robots.txt (RFC 9309) --
     def _check_robots(self, url: str, key: str, host: _Host) -> None:
         if host.robots is None and host.robots_error is None:
             self._load_robots(key, host)
         if host.robots_error:
-            raise PermanentError(host.robots_error, "robots", url=url)
-        if not host.robots.can_fetch(url, self.settings.user_agent):  # type: ignore[attr-defined]
+            message, kind = host.robots_error
+            raise PermanentError(message, kind, url=url)
+        if not host.robots.can_fetch(url, self.settings.user_agent):
             raise PermanentError("disallowed by robots.txt", "robots", url=url)
 
     def _load_robots(self, key: str, host: _Host) -> None:
         from protego import Protego
 
-        robots_url = key + "/robots.txt"
-        saved = self.settings.max_bytes
         try:
-            self.settings.max_bytes = min(saved, 512 * 1024)
-            page = self._get_with_retries(robots_url, host, {}, None,
-                                          ("text/plain", "text/html", ""))
+            # Any Content-Type: a robots.txt served as octet-stream still holds rules.
+            page = self._get_with_retries(key + "/robots.txt", host, {}, None, None,
+                                          cap=ROBOTS_MAX_BYTES, truncate=True, robots=False)
             text = page.body.decode("utf-8", errors="replace")
-        except PermanentError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
+            if page.truncated:
+                text = text[:text.rfind("\n") + 1]  # a rule cut in half is not a rule
+        except FetchError as exc:
+            if exc.kind == "interrupted":
+                raise
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 text = ""  # RFC 9309: a 4xx means there are no rules
-            elif exc.kind == "too_large":
-                text = ""  # parse what is allowed... nothing kept: treat as no rules
             else:
-                host.robots_error = f"robots.txt unavailable ({exc})"
+                # RFC 9309: unreachable or 5xx means complete disallow for now. The kind
+                # is the cause (unreachable, http_503...), so a run's log says why.
+                host.robots_error = (f"robots.txt unavailable ({exc})", exc.kind)
                 return
-        except TransientError as exc:
-            # RFC 9309: unreachable or 5xx means complete disallow for now.
-            host.robots_error = f"robots.txt unavailable ({exc})"
-            return
-        finally:
-            self.settings.max_bytes = saved
         robots = Protego.parse(text)
         host.robots = robots
         crawl_delay = robots.crawl_delay(self.settings.user_agent)
@@ -483,23 +724,45 @@ class Client:
             host.delay = max(host.delay, min(float(crawl_delay), self.settings.max_crawl_delay))
 
 
+def _hide_location(response: httpx.Response) -> None:
+    """Move Location out of httpx's sight. Even with follow_redirects=False httpx parses
+    the Location of every redirect, and a malformed one (data:..., http://[::1) makes
+    send() raise, InvalidURL not even being an HTTPError; we parse it ourselves."""
+    if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+        response.headers[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def _network_error(exc: httpx.HTTPError, url: str) -> FetchError:
-    cause = exc.__cause__ or exc.__context__
     text = str(exc) or type(exc).__name__
+    causes = list(_chain(exc))
     if isinstance(exc, httpx.ConnectError):
-        if isinstance(cause, ssl.SSLError) or "CERTIFICATE" in text.upper() or "SSL" in text:
-            return PermanentError(f"TLS verification failed: {text}", "tls", url=url)
-        if isinstance(cause, socket.gaierror) or "Name or service" in text:
+        host = urlsplit(url).hostname
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+            return PermanentError(f"TLS verification failed for {host}: {text}", "tls", url=url)
+        if any(isinstance(c, ssl.SSLError) for c in causes):
+            return PermanentError(f"TLS handshake failed with {host}: {text}", "tls", url=url)
+        if any(isinstance(c, socket.gaierror) for c in causes):
             return TransientError(f"DNS lookup failed: {text}", "dns_error", url=url)
         return TransientError(f"unreachable: {text}", "unreachable", url=url)
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"timeout: {type(exc).__name__}", "timeout", url=url)
     if isinstance(exc, httpx.RemoteProtocolError):
-        if "incomplete" in text or "peer closed" in text or "without sending" in text:
+        if "without sending a response" in text:
+            return TransientError(f"connection closed before a response: {text}", "reset",
+                                  url=url)
+        if "incomplete" in text or "peer closed" in text:
             return TransientError(f"truncated body: {text}", "truncated", url=url)
         return TransientError(f"protocol error: {text}", "protocol_error", url=url)
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
