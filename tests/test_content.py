@@ -258,3 +258,14 @@ def test_decoding_random_bytes_never_raises_or_leaves_surrogates(body):
     except ExtractError:
         return
     decoded.text.encode("utf-8")
+
+
+def test_broken_links_on_a_listing_are_ignored_not_fatal():
+    html = ('<html id="list"><div class="news_list">'
+            '<div class="story" data-id="1"><div class="list-story"><a href="http://h:99999/">'
+            'x</a></div></div><div class="story" data-id="2"><div class="list-story">'
+            '<a href="http://[::1/">y</a></div></div><div class="story" data-id="3">'
+            '<div class="list-story"><a href="/news/nation/2411110001/">z</a></div></div>'
+            '</div></html>')
+    listing = get_source_class("shine")().parse_listing(html, "https://www.shine.cn/news/nation/")
+    assert [i.url for i in listing.items] == ["https://www.shine.cn/news/nation/2411110001/"]

@@ -23,7 +23,8 @@ else:  # pragma: no cover
 FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": int,
               "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
               "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
-              "breaker": int, "time_budget": float, "extract_timeout": float}
+              "breaker": int, "time_budget": float, "extract_timeout": float,
+              "allowed_ports": list}
 SOURCE_KEYS = {"base_url", "enabled"}
 
 
@@ -78,6 +79,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise UsageError(f"{cfg_path}: fetch.{key} must be a {kind.__name__}")
         if kind in (int, float) and value < 0:
             raise UsageError(f"{cfg_path}: fetch.{key} must not be negative")
+        if kind is list:
+            if not all(isinstance(v, int) and 0 < v < 65536 for v in value):
+                raise UsageError(f"{cfg_path}: fetch.{key} must be a list of port numbers")
+            value = frozenset(value)
         config.fetch[key] = value
     sources = data.get("sources", {})
     if not isinstance(sources, dict):

@@ -39,6 +39,15 @@ def _clean_path(path: str) -> str:
 
 
 def canonical_url(url: str, rules: UrlRules | None = None, base: str | None = None) -> str:
+    """See _canonical_url; a link too broken to parse (a port of 99999, a lone "[") comes
+    back as it was, and looks_like_trap then refuses it."""
+    try:
+        return _canonical_url(url, rules, base)
+    except ValueError:
+        return url
+
+
+def _canonical_url(url: str, rules: UrlRules | None = None, base: str | None = None) -> str:
     """The identity of a URL: scheme and host folded, fragments and tracking dropped.
 
     With ``rules``, a URL on one of the site's hosts is moved onto its canonical origin (so
@@ -79,7 +88,11 @@ def looks_like_trap(url: str) -> str | None:
     """Why a URL is not worth requesting (crawler trap or garbage), or None if it is fine."""
     if len(url) > MAX_URL_LENGTH:
         return "url too long"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        return "malformed URL"
     if parts.scheme not in ("http", "https"):
         return f"not http(s): {parts.scheme or 'no scheme'}"
     segments = [s for s in parts.path.split("/") if s]

@@ -68,10 +68,11 @@ class Source:
     def is_article_url(self, url: str) -> bool:
         from urllib.parse import urlsplit
 
+        if looks_like_trap(url) is not None:  # also refuses what urlsplit cannot parse
+            return False
         parts = urlsplit(url)
-        return (self.rules.owns(parts.hostname or "")
-                and bool(self.article_path.fullmatch(parts.path))
-                and looks_like_trap(url) is None)
+        return self.rules.owns(parts.hostname or "") and bool(
+            self.article_path.fullmatch(parts.path))
 
     # --- the parsers each site provides --------------------------------------------------
     def listing_urls(self) -> list[str]:
