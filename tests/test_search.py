@@ -196,3 +196,26 @@ def test_any_text_is_a_valid_query_or_a_usage_error(archive_db, text):
         assert query.fts or query.like
     finally:
         conn.close()
+
+
+def test_very_common_words_take_the_fast_paths_with_the_same_answers(archive_db, monkeypatch):
+    """A word in most of the archive: relevance ranks the newest RANKED matches, date order
+    walks the date index. Shrinking RANKED makes the fixture archive take those paths."""
+    import ipnews.store as store
+
+    conn = open_reader(archive_db)
+    try:
+        exact_date = [r["id"] for r in search(conn, "the", sort="date", limit=10)]
+        monkeypatch.setattr(store, "RANKED", 5)
+        assert store._common_floor(conn, '"the"') is not None
+        assert [r["id"] for r in search(conn, "the", sort="date", limit=10)] == exact_date
+        newest = {r[0] for r in conn.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH '\"the\"' "
+            "ORDER BY rowid DESC LIMIT 5")}
+        ranked = search(conn, "the", limit=3)
+        assert {r["id"] for r in ranked} <= newest
+        # Filters that leave fewer than --limit of those matches fall back to all of them.
+        ctplo = search(conn, "the", source="ctplo", limit=9)
+        assert len(ctplo) == 9 and {r["source"] for r in ctplo} == {"ctplo"}
+    finally:
+        conn.close()

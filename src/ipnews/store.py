@@ -613,13 +613,32 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                      "LIKE ? ESCAPE '\\'")
         params.append(f"%{_escape_like(term)}%")
     cols = "a.id, a.source, a.url, a.title, a.published_at, a.authors, a.section"
+    extra = "".join(f" AND {w}" for w in where)
     if query.fts:
-        order = "rank" if sort == "relevance" else "a.published_at DESC, a.id DESC"
-        sql = (f"SELECT {cols}, snippet(articles_fts, -1, '**', '**', '…', 16) AS snippet, "
-               "rank AS score FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-               "WHERE articles_fts MATCH ? " + "".join(f" AND {w}" for w in where) +
-               f" ORDER BY {order} LIMIT ?")
-        params = [query.fts, *params, limit]
+        try:
+            floor = _common_floor(conn, query.fts)
+        except sqlite3.OperationalError:
+            floor = None  # a syntax error: let the main query report it
+        snippet = "snippet(articles_fts, -1, '**', '**', '…', 16)"
+        if sort == "date" and floor is not None:
+            # A word in a large share of the archive: walk the date index from the newest
+            # article and probe the index for each, instead of sorting every match.
+            sql = (f"SELECT {cols}, (SELECT {snippet} FROM articles_fts WHERE articles_fts "
+                   "MATCH ?1 AND rowid = a.id) AS snippet, NULL AS score FROM articles a "
+                   "INDEXED BY idx_articles_published_at WHERE EXISTS (SELECT 1 FROM "
+                   "articles_fts WHERE articles_fts MATCH ?1 AND rowid = a.id)"
+                   f"{extra} ORDER BY a.published_at DESC, a.id DESC "
+                   "LIMIT ?")
+            params = [query.fts, *params, limit]
+        else:
+            order = "rank" if sort == "relevance" else "a.published_at DESC, a.id DESC"
+            # Ranking is per match: for a word in most of the archive, rank the newest
+            # RANKED matches only, so "said" costs what a 2% word costs.
+            limit_floor = " AND articles_fts.rowid >= ?" if floor is not None else ""
+            sql = (f"SELECT {cols}, {snippet} AS snippet, rank AS score FROM articles_fts "
+                   "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
+                   f"{limit_floor}{extra} ORDER BY {order} LIMIT ?")
+            params = [query.fts, *([floor] if floor is not None else []), *params, limit]
     else:
         sql = (f"SELECT {cols}, a.body AS snippet, NULL AS score FROM articles a"
                + (" WHERE " + " AND ".join(where) if where else "")
@@ -628,6 +647,11 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
     try:
         cursor = conn.execute(sql, params)
         rows = [_row(cursor, r) for r in cursor.fetchall()]
+        if query.fts and floor is not None and sort == "relevance" and len(rows) < limit:
+            # The filters left too few of the newest matches: rank them all after all.
+            del params[1]  # the floor, bound right after the MATCH text
+            cursor = conn.execute(sql.replace(" AND articles_fts.rowid >= ?", ""), params)
+            rows = [_row(cursor, r) for r in cursor.fetchall()]
     except sqlite3.OperationalError as exc:
         msg = str(exc)
         if raw and ("fts5" in msg or "syntax" in msg or "no such column" in msg
@@ -643,6 +667,19 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         if r["score"] is not None:
             r["score"] = round(-r["score"], 3)  # FTS5 rank is negative bm25: bigger is better
     return rows
+
+
+RANKED = 20_000
+
+
+def _common_floor(conn: sqlite3.Connection, fts: str) -> int | None:
+    """The rowid of the RANKED-th newest match, or None when there are fewer matches.
+    Reading rowids in index order computes no rank and touches no article row, so this
+    costs a few milliseconds even for a word in every article."""
+    row = conn.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC "
+        f"LIMIT 1 OFFSET {RANKED - 1}", [fts]).fetchone()
+    return row[0] if row else None
 
 
 def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
