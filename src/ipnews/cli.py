@@ -4,6 +4,7 @@ are imported inside the commands that need them, so `ipnews search` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -172,39 +173,34 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     sources = _build_sources(config, source_names)
     settings = _client_settings(config, sources, delay)
     stop = threading.Event()
-    lock = RunLock(db)
-    lock.acquire()
-    try:
+    reports = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(RunLock(db))
         archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
-        client = Client(settings, stop=stop)
+        stack.callback(archive.close)
+        client = stack.enter_context(Client(settings, stop=stop))
+        extractor = stack.enter_context(
+            Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)))
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
-        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
+        stack.callback(_clear_progress, progress)
         options = Options(full=full, refresh=refresh,
                           max_pages=max_pages or (None if full else config.fetch.get("max_pages")),
                           time_budget=config.fetch.get("time_budget"))
         fetcher = Fetcher(archive, client, options, stop=stop, progress=progress,
                           extractor=extractor)
-        reports = []
-        with _signals(fetcher, stop):
-            try:
-                for source in sources:
-                    reports.append(fetcher.run_source(source))
-            except Interrupted as exc:
-                _clear_progress(progress)
-                click.echo(f"interrupted: {fetcher.saved} articles saved before the signal; "
-                           "the archive is consistent", err=True)
-                raise click.exceptions.Exit(exc.exit_code) from None
-            except StorageError as exc:
-                _clear_progress(progress)
-                raise type(exc)(f"{exc}; {fetcher.saved} articles saved in this run before "
-                                "it, and they are intact") from exc
-            finally:
-                extractor.close()
-                client.close()
-                archive.close()
-        _clear_progress(progress)
-    finally:
-        lock.release()
+        stack.enter_context(_SignalHandlers(fetcher, stop))
+        try:
+            for source in sources:
+                reports.append(fetcher.run_source(source))
+        except Interrupted as exc:
+            _clear_progress(progress)
+            click.echo(f"interrupted: {fetcher.saved} articles saved before the signal; "
+                       "the archive is consistent", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except StorageError as exc:
+            archive.verified = False  # a file that failed us must be checked again next time
+            raise type(exc)(f"{exc}; {fetcher.saved} articles saved in this run before it, "
+                            "and they are intact") from exc
     failed = [r for r in reports if r.status != "ok"]
     for r in reports:
         if not quiet or r.status != "ok":
@@ -284,7 +280,7 @@ def _clear_progress(progress: Callable[[str], None] | None) -> None:
         sys.stderr.flush()
 
 
-class _signals:
+class _SignalHandlers:
     """SIGINT and SIGTERM stop the run between two articles; a second one stops at once
     (still safe: every article is its own transaction)."""
 
@@ -687,5 +683,3 @@ def _flush_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
 
-
-__all__ = ["EXIT_OK", "StorageError", "cli", "main"]

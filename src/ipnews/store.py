@@ -42,7 +42,8 @@ def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
     msg = str(exc)
     if "disk is full" in msg or "disk I/O error" in msg:
         return DiskFullError(f"disk full while writing {path}: {msg}")
-    if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+    if ("not a database" in msg or "malformed" in msg or "encrypted" in msg
+            or "vtable constructor failed" in msg):
         return StorageError(
             f"database appears corrupt: {path} ({msg}); not modified. Restore a backup or "
             f'try: sqlite3 {path} ".recover"')
@@ -264,6 +265,7 @@ class Archive:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.keep_raw = keep_raw
+        self.verified = True  # on close, record the file as checked unless a write failed
         self._crash_after = int(os.environ.get("IPNEWS_TEST_CRASH_AFTER", "0") or 0)
         self._steps = 0
 
@@ -300,7 +302,8 @@ class Archive:
 
     def close(self) -> None:
         self.conn.close()
-        _mark_verified(self.path)
+        if self.verified:
+            _mark_verified(self.path)
 
     # -- transactions --
     @contextmanager
@@ -619,6 +622,8 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
             floor = _common_floor(conn, query.fts)
         except sqlite3.OperationalError:
             floor = None  # a syntax error: let the main query report it
+        except sqlite3.DatabaseError as exc:
+            raise _storage_error(path or Path("?"), exc) from exc
         snippet = "snippet(articles_fts, -1, '**', '**', '…', 16)"
         if sort == "date" and floor is not None:
             # A word in a large share of the archive: walk the date index from the newest

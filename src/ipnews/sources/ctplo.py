@@ -17,6 +17,7 @@ from ipnews.extraction import (
     blocks,
     html_language,
     meta,
+    meta_tags,
     parse_html,
     text_of,
     trafilatura_paragraphs,
@@ -144,7 +145,7 @@ def _offset(url: str) -> int | None:
 
 
 def _title_hint(tree) -> str | None:
-    for candidate in (meta(tree, "og:title"), text_of(tree, "title")):
+    for candidate in (meta(meta_tags(tree), "og:title"), text_of(tree, "title")):
         if candidate:
             candidate = re.split(r"\s+[-|–]\s+CTPLO", candidate)[0].strip()
             if candidate and not _SITE_TITLES.match(candidate):

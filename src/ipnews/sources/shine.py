@@ -16,6 +16,7 @@ from ipnews.extraction import (
     blocks,
     html_language,
     meta,
+    meta_tags,
     parse_html,
     text_of,
     trafilatura_paragraphs,
@@ -107,20 +108,21 @@ class Shine(Source):
         root = tree.css_first("html")
         if root is not None and root.attributes.get("id") == "list":
             raise ExtractError("a listing page, not an article", kind="no_article")
-        title = (text_of(tree, "h1") or meta(tree, "og:title")
+        metas = meta_tags(tree)
+        title = (text_of(tree, "h1") or meta(metas, "og:title")
                  or (text_of(tree, "title") or "").removesuffix(" - SHINE News"))
-        published = parse_local(meta(tree, "ArticlePublishDate"), _DATE_FORMATS)
+        published = parse_local(meta(metas, "ArticlePublishDate"), _DATE_FORMATS)
         if published is None and (m := _VISIBLE_TIME.search(text_of(tree, ".story-info") or "")):
             published = parse_local(f"{m.group(2)} {m.group(1)}", _DATE_FORMATS)
         authors = [clean_line(n.text()) for n in tree.css(".authorList .author span.name")]
-        section = meta(tree, "ColumnId")
+        section = meta(metas, "ColumnId")
         if section is None:
             crumbs = tree.css_first("div.category")
             section = " / ".join(clean_line(a.text()) for a in crumbs.css("a")) if crumbs else None
         bottom = text_of(tree, ".story-info-bottom") or ""
         wire_source = m.group(1) if (m := _SOURCE.search(bottom)) else None
         editor = m.group(1) if (m := _EDITOR.search(bottom)) else None
-        tags = [t for t in re.split(r"[,，;]", meta(tree, "Keywords") or "") if t.strip()]
+        tags = [t for t in re.split(r"[,，;]", meta(metas, "Keywords") or "") if t.strip()]
 
         paragraphs = [b.text for b in blocks(tree.css_first("div.content"))]
         extraction = "selectors"
