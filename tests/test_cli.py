@@ -105,7 +105,7 @@ def test_extract_refuses_non_html(tmp_path, ipnews):
     ("[sources.shine]\ncolour = 'red'\n", "unknown option for source shine"),
     ("[fetch\n", "cannot read config"),
 ])
-def test_bad_config_is_a_usage_error_naming_the_key(tmp_path, ipnews, config, message):
+def test_G9_bad_config_is_a_usage_error_naming_the_key(tmp_path, ipnews, config, message):
     path = tmp_path / "config.toml"
     path.write_text(config, encoding="utf-8")
     result = ipnews("fetch", "--config", str(path), "--db", str(tmp_path / "a.db"))
@@ -133,7 +133,7 @@ def test_default_db_lives_in_the_user_data_dir(mirror, tmp_path):
     assert (tmp_path / "data" / "ipnews" / "ipnews.db").exists()
 
 
-def test_no_control_characters_reach_stdout(mirror, ipnews):
+def test_G4_no_control_characters_reach_stdout(mirror, ipnews):
     page = mirror.root / "shine/site/news/nation/2411159985/index.html"
     html = page.read_text(encoding="utf-8-sig")
     dirty = html.replace("<h1>", "<h1>\x1b]0;pwn\x07&#x9b;31m\u202e", 1)
@@ -151,7 +151,7 @@ def test_no_control_characters_reach_stdout(mirror, ipnews):
 
 
 @pytest.mark.parametrize("env", [{"LC_ALL": "C"}, {"LANG": ""}, {"PYTHONIOENCODING": "ascii"}])
-def test_odd_locales_still_give_utf8_json(archive_db, env):
+def test_G6_odd_locales_still_give_utf8_json(archive_db, env):
     done = run_child(["search", "知识产权", "--json", "--db", str(archive_db)], **env)
     assert done.returncode == 0, done.stderr
     assert "知识产权" in json.loads(done.stdout)[0]["snippet"]
@@ -159,7 +159,7 @@ def test_odd_locales_still_give_utf8_json(archive_db, env):
     assert table.returncode == 0 and "Traceback" not in table.stderr
 
 
-def test_cron_like_environment_is_quiet(mirror, tmp_path):
+def test_G8_cron_like_environment_is_quiet(mirror, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": child_env()["PYTHONPATH"]}
     done = subprocess.run([sys.executable, "-m", "ipnews", "fetch", "-q", "--db",
                            str(mirror.db), "--config", str(mirror.config)],

@@ -228,7 +228,7 @@ def _assert_clean(article: Article) -> None:
 @settings(max_examples=60, deadline=None)
 @given(seed=st.sampled_from(range(len(_SEEDS))), cuts=st.lists(
     st.tuples(st.floats(0, 1), _NOISE), max_size=12))
-def test_extraction_of_mutated_pages_never_raises_and_stores_no_controls(seed, cuts):
+def test_E4_F12_extraction_of_mutated_pages_never_raises_and_stores_no_controls(seed, cuts):
     html = _SEEDS[seed]
     for where, noise in cuts:
         i = int(where * len(html))
@@ -252,7 +252,7 @@ def test_extraction_of_random_text_never_raises(text):
 
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=400))
-def test_decoding_random_bytes_never_raises_or_leaves_surrogates(body):
+def test_F12_decoding_random_bytes_never_raises_or_leaves_surrogates(body):
     try:
         decoded = decode_html(body, "text/html; charset=utf-8")
     except ExtractError:

@@ -83,7 +83,7 @@ def test_quiet_prints_nothing_on_success(mirror, ipnews):
     assert (result.code, result.out, result.err) == (0, "", "")
 
 
-def test_edited_article_becomes_a_new_version_and_search_finds_it(mirror, ipnews):
+def test_E7_edited_article_becomes_a_new_version_and_search_finds_it(mirror, ipnews):
     args = ("--db", str(mirror.db), "--config", str(mirror.config))
     assert ipnews("fetch", "ctplo", *args).code == 0
     slug = "border-recordal-a-low-cost-tool-against-counterfeit-exports"
@@ -107,7 +107,7 @@ def test_edited_article_becomes_a_new_version_and_search_finds_it(mirror, ipnews
     assert [r["id"] for r in json.loads(found.out)] == [article_id]
 
 
-def test_a_failing_source_does_not_stop_the_other(mirror, ipnews):
+def test_A8_a_failing_source_does_not_stop_the_other(mirror, ipnews):
     mirror.shine.status = 500
     result = ipnews("fetch", "--db", str(mirror.db), "--config", str(mirror.config))
     assert result.code == 3

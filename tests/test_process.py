@@ -59,7 +59,7 @@ def snapshot(db: Path) -> set[tuple]:
         conn.close()
 
 
-def test_second_fetch_exits_with_the_lock_code_and_the_file_stays_intact(mirror):
+def test_F1_second_fetch_exits_with_the_lock_code_and_the_file_stays_intact(mirror):
     mirror.ctplo.delay = mirror.shine.delay = 0.15
     args = ["fetch", "--db", str(mirror.db), "--config", str(mirror.config)]
     first = start_child(args)
@@ -82,7 +82,7 @@ def test_second_fetch_exits_with_the_lock_code_and_the_file_stays_intact(mirror)
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_stops_between_articles_and_releases_the_lock(mirror, sig, code):
+def test_F5_a_signal_stops_between_articles_and_releases_the_lock(mirror, sig, code):
     mirror.ctplo.delay = 0.3
     args = ["fetch", "ctplo", "--db", str(mirror.db), "--config", str(mirror.config)]
     child = start_child(args)
@@ -102,7 +102,7 @@ def test_a_signal_stops_between_articles_and_releases_the_lock(mirror, sig, code
 
 
 @pytest.mark.slow
-def test_crash_at_every_write_step_then_rerun_completes_exactly(mirror, tmp_path):
+def test_F4_crash_at_every_write_step_then_rerun_completes_exactly(mirror, tmp_path):
     args = ["fetch", "ctplo", "--max-pages", "1", "--config", str(mirror.config)]
     reference = tmp_path / "reference.db"
     assert run_child([*args, "--db", str(reference)]).returncode == 0

@@ -44,7 +44,7 @@ def stored_ids(db: Path, urls: set[str]) -> set[int]:
         conn.close()
 
 
-def test_search_customs_finds_the_right_articles_in_every_format(archive_db, ipnews):
+def test_G7_search_customs_finds_the_right_articles_in_every_format(archive_db, ipnews):
     want = stored_ids(archive_db, customs_urls())
     assert len(want) == 5  # 3 SHINE and 2 CTPLO stories; the non-IP one was never stored
     db = ("--db", str(archive_db))
@@ -63,7 +63,7 @@ def test_search_customs_finds_the_right_articles_in_every_format(archive_db, ipn
     assert all(set(r) == {"id", "title"} for r in fields)
 
 
-def test_no_results_is_an_empty_array_and_success(archive_db, ipnews):
+def test_G7_no_results_is_an_empty_array_and_success(archive_db, ipnews):
     result = ipnews("search", "xylophonist", "--json", "--db", str(archive_db))
     assert (result.code, result.out) == (0, "[]\n")
     assert ipnews("search", "xylophonist", "--db", str(archive_db)).out == ""
@@ -88,7 +88,7 @@ def test_filters_and_sort(archive_db, ipnews):
     "U.S.", "e-commerce", "-customs", "foo:customs", "*", "customs*", '"customs seizure"',
     "'; DROP TABLE articles; --", '") OR 1=1 --', "customs\x00", "\x1b[2J customs",
 ])
-def test_plain_queries_never_fail(archive_db, ipnews, query):
+def test_G1_G2_plain_queries_never_fail(archive_db, ipnews, query):
     result = ipnews("search", "--json", "--db", str(archive_db), "--", query)
     assert result.code in (0, 2), result.err
     assert "Traceback" not in result.err
@@ -102,14 +102,14 @@ def test_plain_queries_never_fail(archive_db, ipnews, query):
 
 
 @pytest.mark.parametrize("query", ["", "   ", '"', '""', "\x00", "***", "?!"])
-def test_empty_queries_are_usage_errors(archive_db, ipnews, query):
+def test_G1_empty_queries_are_usage_errors(archive_db, ipnews, query):
     result = ipnews("search", query, "--db", str(archive_db))
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("ipnews: ") and result.err.count("\n") == 1
 
 
 @pytest.mark.parametrize("query", ["customs AND", '"customs', "NEAR(", "*", "foo:customs"])
-def test_raw_fts_syntax_errors_are_one_line(archive_db, ipnews, query):
+def test_G1_raw_fts_syntax_errors_are_one_line(archive_db, ipnews, query):
     result = ipnews("search", "--fts", query, "--db", str(archive_db))
     assert result.code == 2 and result.out == ""
     assert "invalid search syntax" in result.err and result.err.count("\n") == 1
@@ -128,13 +128,13 @@ def test_literal_words_and_phrases(archive_db, ipnews):
 
 
 @pytest.mark.parametrize("term", ["知识产权", "商标", "专利", "海关"])
-def test_chinese_terms_are_found(archive_db, ipnews, term):
+def test_G3_chinese_terms_are_found(archive_db, ipnews, term):
     result = json.loads(ipnews("search", term, "--json", "--db", str(archive_db)).out)
     assert result, term
     assert all(f"**{term}**" in r["snippet"] for r in result)
 
 
-def test_bad_options_are_usage_errors(archive_db, ipnews):
+def test_G2_bad_options_are_usage_errors(archive_db, ipnews):
     db = ("--db", str(archive_db))
     for args in (("--limit", "0"), ("--limit", "-1"), ("--limit", "1e9"), ("--since", "soon"),
                  ("--sort", "random"), ("--fields", "id,password")):
@@ -143,7 +143,7 @@ def test_bad_options_are_usage_errors(archive_db, ipnews):
         assert "Traceback" not in result.err
 
 
-def test_missing_database_is_reported_and_not_created(tmp_path, ipnews):
+def test_F8_missing_database_is_reported_and_not_created(tmp_path, ipnews):
     db = tmp_path / "nope" / "ipnews.db"
     result = ipnews("search", "customs", "--db", str(db))
     assert result.code == 4
@@ -172,7 +172,7 @@ def test_search_imports_neither_trafilatura_nor_httpx_nor_sqlite_utils(archive_d
     assert "HEAVY []" in done.stderr
 
 
-def test_piped_into_head_prints_no_traceback(archive_db):
+def test_G5_piped_into_head_prints_no_traceback(archive_db):
     cmd = f'"{sys.executable}" -m ipnews search customs --jsonl --db "{archive_db}" | head -1'
     for _ in range(3):
         done = subprocess.run(cmd, shell=True, capture_output=True, text=True, env=child_env(),
@@ -184,7 +184,7 @@ def test_piped_into_head_prints_no_traceback(archive_db):
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=40))
-def test_any_text_is_a_valid_query_or_a_usage_error(archive_db, text):
+def test_G1_any_text_is_a_valid_query_or_a_usage_error(archive_db, text):
     conn = open_reader(archive_db)
     try:
         try:

@@ -54,7 +54,7 @@ def test_schema_is_recorded_and_migrations_are_idempotent(tmp_path):
     conn.close()
 
 
-def test_a_failed_migration_leaves_no_half_schema(tmp_path, monkeypatch):
+def test_F11_a_failed_migration_leaves_no_half_schema(tmp_path, monkeypatch):
     import ipnews.store as store
 
     def broken(db):
@@ -70,7 +70,7 @@ def test_a_failed_migration_leaves_no_half_schema(tmp_path, monkeypatch):
     conn.close()
 
 
-def test_newer_schema_is_refused_and_left_byte_identical(tmp_path, ipnews):
+def test_F11_newer_schema_is_refused_and_left_byte_identical(tmp_path, ipnews):
     db = tmp_path / "a.db"
     Archive.open(db).close()
     conn = sqlite3.connect(db)
@@ -85,7 +85,7 @@ def test_newer_schema_is_refused_and_left_byte_identical(tmp_path, ipnews):
 
 
 @pytest.mark.parametrize("damage", ["header", "middle"])
-def test_corrupt_database_is_refused_and_left_byte_identical(archive_db, ipnews, damage):
+def test_F7_corrupt_database_is_refused_and_left_byte_identical(archive_db, ipnews, damage):
     data = bytearray(archive_db.read_bytes())
     if damage == "header":
         data[0:16] = b"not a database!!"
@@ -102,7 +102,7 @@ def test_corrupt_database_is_refused_and_left_byte_identical(archive_db, ipnews,
     assert digest(archive_db) == before
 
 
-def test_a_foreign_database_is_not_touched(tmp_path, ipnews):
+def test_F7_a_foreign_database_is_not_touched(tmp_path, ipnews):
     db = tmp_path / "other.db"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE notes (x)")
@@ -114,7 +114,7 @@ def test_a_foreign_database_is_not_touched(tmp_path, ipnews):
     assert digest(db) == before
 
 
-def test_new_unchanged_updated_duplicate(archive):
+def test_E7_E8_new_unchanged_updated_duplicate(archive):
     a = article()
     first = archive.save(a, capture(a.url))
     assert first.outcome == "new"
@@ -151,7 +151,7 @@ def test_known_urls_and_negative_cache(archive):
         a.url: "article", "https://www.shine.cn/news/metro/2411149907/": "skipped"}
 
 
-def test_control_characters_never_reach_the_file(archive):
+def test_G4_control_characters_never_reach_the_file(archive):
     dirty = article(title="Fake \x1b]0;pwn\x07goods \u202eseized\x9b31m",
                     body=("Counterfeit\x00 watches \x1b[2J seized by customs \u2066today. "
                           * 10))
@@ -162,14 +162,14 @@ def test_control_characters_never_reach_the_file(archive):
     assert title == "Fake ]0;pwngoods seized31m"
 
 
-def test_search_opens_read_only(archive_db):
+def test_F8_search_opens_read_only(archive_db):
     conn = open_reader(archive_db)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("DELETE FROM articles")
     conn.close()
 
 
-def test_check_and_backup(archive_db, tmp_path, ipnews):
+def test_F3_check_and_backup(archive_db, tmp_path, ipnews):
     assert ipnews("check", "--db", str(archive_db)).code == 0
     dest = tmp_path / "backup.db"
     assert ipnews("backup", str(dest), "--db", str(archive_db)).code == 0
@@ -190,7 +190,7 @@ def test_check_finds_a_broken_index(archive_db, ipnews):
     assert result.code == 4 and "fts" in result.err.lower()
 
 
-def test_reextract_restores_damaged_text(archive_db, ipnews):
+def test_E9_reextract_restores_damaged_text(archive_db, ipnews):
     conn = sqlite3.connect(archive_db)
     before = dict(conn.execute("SELECT id, body FROM articles"))
     conn.execute("UPDATE articles SET body = 'damaged', content_hash = 'x' WHERE id IN (1, 2)")
@@ -202,13 +202,13 @@ def test_reextract_restores_damaged_text(archive_db, ipnews):
     conn.close()
 
 
-def test_database_path_that_is_a_directory(tmp_path, ipnews):
+def test_F9_database_path_that_is_a_directory(tmp_path, ipnews):
     for cmd in (("search", "x"), ("fetch",)):
         result = ipnews(*cmd, "--db", str(tmp_path))
         assert result.code == 4 and "directory" in result.err
 
 
-def test_storage_error_message_for_missing_db_in_every_reader(tmp_path, ipnews):
+def test_F8_storage_error_message_for_missing_db_in_every_reader(tmp_path, ipnews):
     db = str(tmp_path / "missing.db")
     for cmd in (("show", "1"), ("export",), ("runs",), ("check",)):
         result = ipnews(*cmd, "--db", db)
@@ -216,7 +216,7 @@ def test_storage_error_message_for_missing_db_in_every_reader(tmp_path, ipnews):
     assert not Path(db).exists()
 
 
-def test_disk_full_keeps_earlier_articles(tmp_path):
+def test_F6_disk_full_keeps_earlier_articles(tmp_path):
     archive = Archive.open(tmp_path / "a.db")
     archive.save(article())
     pages = archive.conn.execute("PRAGMA page_count").fetchone()[0]

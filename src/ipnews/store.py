@@ -637,8 +637,8 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
             params = [query.fts, *params, limit]
         else:
             order = "rank" if sort == "relevance" else "a.published_at DESC, a.id DESC"
-            # Ranking is per match: for a word in most of the archive, rank the newest
-            # RANKED matches only, so "said" costs what a 2% word costs.
+            # Ranking is per match: for a word in most of the archive, rank only the RANKED
+            # matches stored last (highest rowids), so "said" costs what a 2% word costs.
             limit_floor = " AND articles_fts.rowid >= ?" if floor is not None else ""
             sql = (f"SELECT {cols}, {snippet} AS snippet, rank AS score FROM articles_fts "
                    "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
@@ -678,7 +678,7 @@ RANKED = 20_000
 
 
 def _common_floor(conn: sqlite3.Connection, fts: str) -> int | None:
-    """The rowid of the RANKED-th newest match, or None when there are fewer matches.
+    """The rowid of the RANKED-th most recently stored match, or None if there are fewer.
     Reading rowids in index order computes no rank and touches no article row, so this
     costs a few milliseconds even for a word in every article."""
     row = conn.execute(
