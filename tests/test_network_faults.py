@@ -283,7 +283,8 @@ def test_A1_connection_refused_retries_then_fails(serve, ipnews, tmp_path):
     assert stored(db) == CTPLO_ARTICLES
     assert {o for (o,) in rows(db, "SELECT outcome FROM fetch_log WHERE source = 'shine'")} \
         == {"unreachable"}
-    assert re.search(r"^shine: .*FAILED: .*unreachable", result.err, re.M), result.err
+    assert re.search(r"^shine: .*FAILED", result.err, re.M), result.err
+    assert re.search(r"^  listing .*unreachable", result.err, re.M), result.err
 
 
 @pytest.mark.parametrize("robots", [True, False], ids=["robots-on", "robots-off"])

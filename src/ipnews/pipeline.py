@@ -61,7 +61,7 @@ class Report:
                  f"{self.skipped} skipped, {self.failed} failed")
         line = f"{self.source}: {parts}"
         if self.fatal:
-            line += f" -- FAILED: {self.fatal}"
+            line += " -- FAILED: the source could not be read"
         elif self.stopped:
             line += f" (stopped: {self.stopped})"
         return line
