@@ -14,15 +14,17 @@ from __future__ import annotations
 import html
 import re
 import shutil
-import threading
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import corpus
-from measure import CACHE, FIXTURES
+from measure import CACHE, FIXTURES, ROOT
+
+sys.path.insert(0, str(ROOT / "tests"))  # the fixture server is shared with the tests
+from server import SiteServer
 
 SHINE = FIXTURES / "shine" / "site"
 ARTICLE_TEMPLATE = SHINE / "news" / "nation" / "2411159985" / "index.html"
@@ -202,65 +204,13 @@ def cached(n: int, seed: int = corpus.DEFAULT_SEED, fallback: bool = False,
 
 
 # --- the server -----------------------------------------------------------------------
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
+class Server(SiteServer):
+    """The tests' fixture server (tests/server.py) on the mirror: SHINE's Content-Type
+    text/html with no charset, keep-alive, 404 for anything missing (robots.txt included:
+    no rules), every request logged."""
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        # ipnews closes its keep-alive connection when a run ends: a reset, not an error.
-        pass
-
-
-@dataclass
-class Server:
-    """Serves root on 127.0.0.1 (a free port) as SHINE does: Content-Type text/html with no
-    charset, keep-alive, 404 for anything missing (robots.txt included: no rules)."""
-
-    root: Path
-    requests: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes; with Nagle on, the body waits for the
-            # client's delayed ACK: 40 ms per response, and the benchmark measures that
-            # (25 pages/s whatever ipnews does). Real servers send without the stall.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                file = server.resolve(urlsplit(self.path).path)
-                body = file.read_bytes() if file else b"<html><body>Not Found</body></html>"
-                self.send_response(200 if file else 404)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def resolve(self, path: str) -> Path | None:
-        rel = unquote(path).lstrip("/")
-        if ".." in rel.split("/"):
-            return None
-        candidate = self.root / rel
-        if candidate.is_dir():
-            candidate = candidate / "index.html"
-        return candidate if candidate.is_file() else None
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, content_type="text/html")
 
     def article_requests(self) -> int:
         return sum(1 for p in self.requests if re.search(r"/\d{10}/$", urlsplit(p).path))
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
