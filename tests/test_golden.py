@@ -66,3 +66,23 @@ def test_ctplo_same_post_in_three_markups_extracts_the_same() -> None:
     assert multi, "one CTPLO post must exist in at least three markups"
     for versions in multi.values():
         assert all(v == versions[0] for v in versions)
+
+
+def test_shine_listing_goldens() -> None:
+    """Each listing page's cards and next page, parsed in site order by one source (page 1
+    carries the pagination model that the list_N fragments lack)."""
+    folder = FIXTURES / "shine" / "expected" / "listings"
+    goldens = [json.loads(p.read_text("utf-8")) for p in sorted(folder.glob("*.json"))]
+    assert goldens
+    shine = get_source_class("shine")()
+    for data in sorted(goldens, key=lambda d: d["url"]):  # .../nation/ before list_2
+        html = decode_html((FIXTURES / "shine" / data["fixture"]).read_bytes(), None).text
+        listing = shine.parse_listing(html, data["url"])
+        assert [i.url for i in listing.items] == [
+            "https://www.shine.cn" + s["href"] for s in data["stories"]], data["url"]
+        assert [i.title for i in listing.items] == [s["title"] for s in data["stories"]]
+        assert [i.summary for i in listing.items] == [s["summary"] for s in data["stories"]]
+        # The goldens name the next page by its fixture file: site/<path>.
+        next_page = data["next_page"] and "https://www.shine.cn/" + data["next_page"].removeprefix(
+            "site/")
+        assert listing.next_url == next_page, data["url"]
