@@ -146,9 +146,18 @@ def test_known_urls_and_negative_cache(archive):
                    "not about IP", remember=True)
     archive.record(None, "shine", "https://www.shine.cn/news/metro/2411149908/", "timeout",
                    "slow")
-    assert archive.known_urls([a.url, "https://www.shine.cn/news/metro/2411149907/",
-                               "https://www.shine.cn/news/metro/2411149908/"]) == {
-        a.url: "article", "https://www.shine.cn/news/metro/2411149907/": "skipped"}
+    archive.record(None, "shine", "https://www.shine.cn/news/metro/2411149909/", "no_article",
+                   "too little text", remember=True)
+    archive.record(None, "shine", "https://www.shine.cn/news/metro/2411149910/", "no_article",
+                   "too little text", remember=True)
+    archive.conn.execute("UPDATE url_status SET last_seen = '2020-01-01T00:00:00+00:00' "
+                         "WHERE url LIKE '%2411149910/' OR url LIKE '%2411149907/'")
+    assert archive.known_urls([a.url] + [f"https://www.shine.cn/news/metro/{n}/" for n in (
+        2411149907, 2411149908, 2411149909, 2411149910)]) == {
+        a.url: "canonical",
+        "https://www.shine.cn/news/metro/2411149907/": "skipped",  # not about IP: for good
+        "https://www.shine.cn/news/metro/2411149909/": "no_article",  # retried after a week
+    }
 
 
 def test_G4_control_characters_never_reach_the_file(archive):

@@ -13,18 +13,24 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 # C0 (but tab and newline), DEL, C1, bidi embedding/override/isolate marks, the BOM used as
 # a zero-width space, lone surrogates and the two non-characters: none of them is text a
 # reader wants, and several can rewrite a terminal or reorder what a lawyer reads.
-_CONTROLS = re.compile(
+CONTROLS = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff"
     "\ud800-\udfff]"
 )
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000]+")
+
+
+def utcnow() -> str:
+    """Now, in UTC, as ISO 8601 to the second: every timestamp ipnews records."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def clean_text(value: str | None) -> str:
     """Remove control characters, unify spaces, trim. Keeps newlines."""
     if not value:
         return ""
-    value = _CONTROLS.sub("", value.replace("\r\n", "\n"))
+    value = CONTROLS.sub("", value.replace("\r\n", "\n"))
     if not value.isascii():  # NFC cannot change ASCII; skipping it halves the cost
         value = unicodedata.normalize("NFC", value)
     return _SPACES.sub(" ", value).strip()
@@ -35,7 +41,7 @@ def clean_line(value: str | None) -> str:
     if not value:
         return ""
     if not value.isprintable():  # a cheap C-level test: most lines need no cleaning
-        value = _CONTROLS.sub("", value)
+        value = CONTROLS.sub("", value)
     if value.isascii():
         return " ".join(value.split())
     value = unicodedata.normalize("NFC", value)

@@ -42,7 +42,7 @@ def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> boo
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--db, --config, --debug: on every command, so they can go anywhere on the line."""
+    """--db, --config, --debug on every command (after the command's name)."""
     @click.option("--db", "db_option", metavar="PATH", envvar="IPNEWS_DB",
                   help="Archive file [env IPNEWS_DB; default: see `ipnews --help`].")
     @click.option("--config", "config_option", metavar="PATH", envvar="IPNEWS_CONFIG",
@@ -101,12 +101,47 @@ def _emit(rows: Iterable[dict[str, Any]], fmt: str, fields: list[str] | None,
 
     if fmt != "table":
         sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
-    render(select(rows, fields), fmt, sys.stdout, columns=fields or columns, widths=widths)
+    with _reader_may_leave():
+        render(select(rows, fields), fmt, sys.stdout, columns=fields or columns, widths=widths)
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Any:
+    """`ipnews export | head` is a normal use: a closed pipe ends the output quietly, with
+    exit 0 (click would turn it into exit 1, which the README reserves for bugs)."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _check_date(value: str | None, name: str) -> str | None:
-    if value is not None and not _DATE.match(value):
-        raise UsageError(f"{name} must be a date like 2024-11-30 (got {value!r})")
+    """A date stays a date; a date and time becomes ISO 8601 in Shanghai time, the form
+    published_at is stored in, so that comparing the strings compares the instants."""
+    if value is None:
+        return None
+    if not _DATE.match(value):
+        raise UsageError(f"{name} must be a date like 2024-11-30 or 2024-11-30T08:00 "
+                         f"(got {value!r})")
+    if len(value) == 10:
+        return value
+    from datetime import datetime
+
+    from ipnews.article import iso_shanghai
+
+    try:
+        return iso_shanghai(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from exc
+
+
+def _check_source(value: str | None) -> str | None:
+    from ipnews.sources import source_names
+
+    if value is not None and value not in source_names():
+        raise UsageError(f"unknown source {value!r} (known: {', '.join(source_names())})")
     return value
 
 
@@ -212,7 +247,8 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
             for error in r.errors[:10]:
                 click.echo(f"  {error}", err=True)
             if len(r.errors) > 10:
-                click.echo(f"  ... and {len(r.errors) - 10} more (see `ipnews runs`)", err=True)
+                click.echo(f"  ... and {len(r.errors) - 10} more (all in `ipnews runs --json`)",
+                           err=True)
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -285,7 +321,7 @@ class _SignalHandlers:
     (still safe: every article is its own transaction)."""
 
     def __init__(self, fetcher: Any, stop: Any) -> None:
-        self.fetcher, self.stop, self.saved = fetcher, stop, {}
+        self.fetcher, self.stop, self.previous = fetcher, stop, {}
 
     def handle(self, signum: int, _frame: Any) -> None:
         if self.stop.is_set():
@@ -295,10 +331,10 @@ class _SignalHandlers:
 
     def __enter__(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            self.saved[sig] = signal.signal(sig, self.handle)
+            self.previous[sig] = signal.signal(sig, self.handle)
 
     def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.saved.items():
+        for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
 
@@ -336,12 +372,12 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
 
     _config, db = _setup(config_option, db_option)
     wanted = _fields(fields, SEARCH_FIELDS)
+    source, since, until = (_check_source(source), _check_date(since, "--since"),
+                            _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
-        rows = run_search(conn, " ".join(query), raw=raw, source=source,
-                          since=_check_date(since, "--since"),
-                          until=_check_date(until, "--until"), limit=limit, sort=sort,
-                          path=db)
+        rows = run_search(conn, " ".join(query), raw=raw, source=source, since=since,
+                          until=until, limit=limit, sort=sort, path=db)
     finally:
         conn.close()
     if fmt == "table" and not wanted:
@@ -383,10 +419,11 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
     if fmt == "table":
         from ipnews.formats import select
 
-        for i, record in enumerate(select(records, wanted)):
-            if i:
-                sys.stdout.write("\n" + "=" * 40 + "\n")
-            render_record(record, sys.stdout)
+        with _reader_may_leave():
+            for i, record in enumerate(select(records, wanted)):
+                if i:
+                    sys.stdout.write("\n" + "=" * 40 + "\n")
+                render_record(record, sys.stdout)
     else:
         _emit(records, fmt, wanted)
     if missing:
@@ -413,10 +450,11 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
 
     _config, db = _setup(config_option, db_option)
     wanted = _fields(fields, ARTICLE_FIELDS)
+    source, since, until = (_check_source(source), _check_date(since, "--since"),
+                            _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
-        rows = run_export(conn, source=source, since=_check_date(since, "--since"),
-                          until=_check_date(until, "--until"))
+        rows = run_export(conn, source=source, since=since, until=until)
         if fmt == "table" and not wanted:
             _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
                   widths={"title": 70})
@@ -477,12 +515,16 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
     from ipnews.store import runs as list_runs
 
     _config, db = _setup(config_option, db_option)
+    source = _check_source(source)
     conn = _open_reader(db)
     try:
         rows = list_runs(conn, limit=limit, source=source)
     finally:
         conn.close()
-    _emit(rows, fmt, _fields(fields, rows[0] if rows else ()) if rows else None)
+    wanted = _fields(fields, rows[0]) if rows and fields else None
+    # The errors list is for --json and friends; in a table it would drown the counts.
+    columns = [c for c in (rows[0] if rows else ()) if c != "errors"]
+    _emit(rows, fmt, wanted, columns=columns if fmt == "table" else None)
 
 
 # --- extract -----------------------------------------------------------------------------
@@ -506,10 +548,10 @@ def extract(target: str, source_name: str | None, page_url: str | None,
     import json
 
     from ipnews.decoding import decode_html
-    from ipnews.extraction import generic_extract, parse_html
+    from ipnews.errors import ExtractError
+    from ipnews.extraction import check_quality, generic_extract, parse_html
     from ipnews.formats import safe
     from ipnews.relevance import ip_terms
-    from ipnews.sources import get_source_class
 
     config, _db = _setup(config_option, db_option)
     source = None
@@ -519,9 +561,15 @@ def extract(target: str, source_name: str | None, page_url: str | None,
         from ipnews.client import Client
 
         settings = _client_settings(config, [source] if source else [], None)
+        if source is not None:
+            # The site's own address, or its configured mirror: fetch from the mirror,
+            # name the article by the site's address.
+            canonical = source.canonical(source.from_mirror(target))
+            target = source.request_url(canonical)
         with Client(settings) as client:
-            page = client.get(source.request_url(source.canonical(target)) if source else target)
-        body, content_type, url = page.body, page.content_type, page_url or target
+            page = client.get(target)
+        body, content_type = page.body, page.content_type
+        url = page_url or (canonical if source is not None else target)
     else:
         path = Path(target)
         try:
@@ -534,17 +582,24 @@ def extract(target: str, source_name: str | None, page_url: str | None,
         link = parse_html(html).css_first('link[rel="canonical"]')
         url = (link.attributes.get("href") if link is not None else None) \
             or Path(target).resolve().as_uri()
+    refused = None
     if source is not None:
         url = source.canonical(url)
         article = source.extract(html, url)
+        try:
+            check_quality(article)  # what fetch would refuse, say so here too
+        except ExtractError as exc:
+            refused = exc
     else:
         article = generic_extract(html, url)
     record = article.to_dict()
-    if source is not None and get_source_class(source.name).ip_only:
+    if source is not None and source.ip_only:
         record["ip_terms"] = ip_terms(" ".join((article.title, article.summary or "",
                                                 " ".join(article.tags), article.body)))
     sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     click.echo(json.dumps(safe(record), ensure_ascii=False, indent=2))
+    if refused is not None:
+        raise refused
 
 
 @cli.command()
@@ -576,6 +631,9 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
         extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
         try:
             report = run_reextract(archive, sources, extractor)
+        except StorageError:
+            archive.verified = False  # a file that failed us must be checked again next time
+            raise
         finally:
             extractor.close()
             archive.close()
@@ -592,7 +650,8 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
 @cli.command()
 @common_options
 def check(db_option: str | None, config_option: str | None) -> None:
-    """Run SQLite's and FTS5's integrity checks on the archive (read-only).
+    """Run SQLite's and FTS5's integrity checks and verify the raw captures (changes
+    nothing).
 
     \b
     Example:

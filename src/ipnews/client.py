@@ -25,7 +25,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -34,6 +34,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 import httpx
 
 from ipnews import __version__
+from ipnews.article import utcnow
 from ipnews.errors import FetchError, PermanentError, TransientError, UsageError
 from ipnews.urls import looks_like_trap
 
@@ -635,7 +636,7 @@ class Client:
               cap: int, truncate: bool) -> Page:
         headers = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
-            return Page(url, final, 304, headers, b"", _now(), redirects)
+            return Page(url, final, 304, headers, b"", utcnow(), redirects)
         mime = headers.get("content-type", "").split(";")[0].strip().lower()
         if accept is not None and mime not in accept:
             raise PermanentError(f"unsupported type {mime}", "not_html", url=url)
@@ -684,7 +685,7 @@ class Client:
         except FetchError as exc:
             exc.url = exc.url or url
             raise
-        return Page(url, final, response.status_code, headers, b"".join(parts), _now(),
+        return Page(url, final, response.status_code, headers, b"".join(parts), utcnow(),
                     redirects, truncated=cut or decoder.full)
 
     # -- robots.txt (RFC 9309) --
@@ -731,10 +732,6 @@ def _hide_location(response: httpx.Response) -> None:
     if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
         response.headers[_LOCATION] = response.headers["location"]
         del response.headers["location"]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -25,7 +25,9 @@ FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": 
               "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
               "breaker": int, "time_budget": float, "extract_timeout": float,
               "allowed_ports": list}
-SOURCE_KEYS = {"base_url", "enabled"}
+# Zero would make every request or page fail; delay, backoff and breaker may be 0.
+POSITIVE = {"timeout", "deadline", "max_bytes", "attempts", "max_pages", "extract_timeout",
+            "time_budget", "max_retry_after"}
 
 
 def default_config_path() -> Path:
@@ -79,6 +81,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise UsageError(f"{cfg_path}: fetch.{key} must be a {kind.__name__}")
         if kind in (int, float) and value < 0:
             raise UsageError(f"{cfg_path}: fetch.{key} must not be negative")
+        if key in POSITIVE and value <= 0:
+            raise UsageError(f"{cfg_path}: fetch.{key} must be more than 0")
         if kind is list:
             if not all(isinstance(v, int) and 0 < v < 65536 for v in value):
                 raise UsageError(f"{cfg_path}: fetch.{key} must be a list of port numbers")
@@ -90,6 +94,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     for name, table in sources.items():
         if not isinstance(table, dict):
             raise UsageError(f"{cfg_path}: [sources.{name}] must be a table")
+        if not isinstance(table.get("enabled", True), bool):
+            raise UsageError(f"{cfg_path}: sources.{name}.enabled must be true or false")
+        if not isinstance(table.get("base_url", ""), str):
+            raise UsageError(f"{cfg_path}: sources.{name}.base_url must be a string")
         config.sources[name] = dict(table)
     return config
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ipnews.article import Article, clean_line
+from ipnews.article import CJK, Article, clean_line
 from ipnews.decoding import strip_control_chars
 from ipnews.errors import ExtractError
 
@@ -199,7 +199,7 @@ def generic_extract(html: str, url: str) -> Article:
              or _strip_site_name(text_of(tree, "title") or ""))
     paragraphs = [p for p in paragraphs if p != title]
     wire_source = None
-    if paragraphs and (m := _SOURCE_LINE.match(paragraphs[-1])):
+    if paragraphs and (m := SOURCE_LINE.match(paragraphs[-1])):
         wire_source = m.group(1)  # a closing "Source: Xinhua" credits the wire, it is not text
         paragraphs.pop()
     time_node = tree.css_first("time[datetime]")
@@ -227,10 +227,11 @@ BOILERPLATE = re.compile(
     r"^(back to top|share( this( article| story)?)?:?$|tags?:|older post|newer post|previous "
     r"post|next post|related (posts|articles|stories)|follow us|read more$|advertisement$|"
     r"copyright\b|©|\(c\) \d{4}|all rights reserved|沪ICP|京ICP|ICP备|沪公网安备|京公网安备|"
-    r"互联网新闻信息服务许可证|have a question about|get a free consultation)", re.I)
+    r"互联网新闻信息服务许可证|have a question about|get a free consultation|special reports$|"
+    r"explore shine$|about us\b|source:|editor:)", re.I)
 
 
-_SOURCE_LINE = re.compile(r"^Source\s*[:：]\s*(.{2,60})$", re.I)
+SOURCE_LINE = re.compile(r"^Source\s*[:：]\s*(.{2,60})$", re.I)
 
 
 def _strip_site_name(title: str) -> str:
@@ -261,7 +262,6 @@ def _as_list(value: object, separators: str) -> list[str]:
 _NOT_FOUND = re.compile(
     r"^(404|page not found|not found|error|access denied|sign in|log ?in|"
     r"页面不存在|找不到页面|请开启javascript|請開啟javascript|登录)\b", re.I)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> None:
@@ -276,11 +276,11 @@ def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> 
         raise ExtractError(f"looks like an error or login page: {article.title[:60]!r}",
                            kind="no_article")
     body = article.body
-    cjk = len(_CJK.findall(body))
+    cjk = len(CJK.findall(body))
     if cjk < min_cjk and len(body) - cjk < min_latin:
         raise ExtractError(f"too little text for an article ({len(body)} characters)",
                            kind="no_article")
     paragraphs = body.split("\n\n")
-    short = sum(1 for p in paragraphs if len(p) < 60 and not _CJK.search(p))
+    short = sum(1 for p in paragraphs if len(p) < 60 and not CJK.search(p))
     if len(paragraphs) >= 8 and short / len(paragraphs) > 0.8:
         raise ExtractError("looks like a list of links, not an article", kind="no_article")

@@ -10,14 +10,16 @@ import shutil
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-FORMATS = ("table", "json", "jsonl", "csv")
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from ipnews.article import CONTROLS
+
+# One-line cells (tables, CSV headers) also lose newlines and tabs.
+_LINE_BREAKS = re.compile("[\t\n\r]")
 
 
 def safe(value: Any, one_line: bool = False) -> Any:
     if isinstance(value, str):
-        return (_UNSAFE_LINE if one_line else _UNSAFE).sub(" " if one_line else "", value)
+        value = CONTROLS.sub("", value)
+        return _LINE_BREAKS.sub(" ", value) if one_line else value
     if isinstance(value, list):
         return [safe(v, one_line) for v in value]
     if isinstance(value, dict):

@@ -20,7 +20,7 @@ from ipnews.decoding import decode_html
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
 from ipnews.sources.base import ListingItem, Source
-from ipnews.store import Archive, Capture
+from ipnews.store import PERMANENT, Archive, Capture
 from ipnews.worker import Extractor, InProcess, Job
 
 log = logging.getLogger("ipnews")
@@ -91,30 +91,33 @@ class Fetcher:
         self.signal = 2  # set by the signal handler before it sets stop
         self.saved = 0  # articles new or updated in this run, all sources
 
-    def run(self, sources: list[Source]) -> list[Report]:
-        return [self.run_source(source) for source in sources]
-
     def run_source(self, source: Source) -> Report:
+        self._check_stop()  # a signal between two sources starts no new run
         report = Report(source.name)
         started = time.monotonic()
         requests_before = self.client.requests
         run_id = self.archive.start_run(source.name)
+        status = None
         try:
             self._discover_and_fetch(source, report, run_id, started)
         except Interrupted:
-            report.stopped = "interrupted"
+            report.stopped = status = "interrupted"
+            raise
+        except BaseException as exc:
+            status = "crashed"
+            report.errors.append(f"{type(exc).__name__}: {exc}")
             raise
         finally:
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = self.client.requests - requests_before
-            status = "interrupted" if report.stopped == "interrupted" else report.status
+            status = status or report.status
             try:
                 self.archive.finish_run(
                     run_id, duration_s=report.duration_s, status=status,
                     listing_pages=report.listing_pages, requests=report.requests,
                     new=report.new, updated=report.updated, unchanged=report.unchanged,
                     duplicate=report.duplicate, skipped=report.skipped, failed=report.failed,
-                    stopped=report.stopped or report.fatal,
+                    stopped=report.stopped,
                     errors=report.errors)
             except StorageError:
                 log.debug("could not record the end of run %s", run_id, exc_info=True)
@@ -155,12 +158,12 @@ class Fetcher:
                     listing = source.parse_listing(decode_html(page.body, page.content_type)
                                                    .text, url)
                 except (FetchError, ExtractError) as exc:
+                    if isinstance(exc, FetchError) and exc.kind == "interrupted":
+                        raise Interrupted(self.signal) from exc
                     if _is_end_of_pagination(exc, pages):
                         break
                     message = f"listing {url}: {exc}"
                     self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
-                    if pages == 1:
-                        report.fatal = message if report.fatal is None else report.fatal
                     report.errors.append(message)
                     log.info("%s: %s", source.name, message)
                     break
@@ -171,6 +174,8 @@ class Fetcher:
                     report.stopped = report.stopped or "up to date"
                     break
                 url = listing.next_url if listing.next_url not in seen else None
+        if report.listing_pages == 0 and report.errors:
+            report.fatal = report.errors[0]  # not one listing page of any section was read
 
     def _process_listing(self, source: Source, items: list[ListingItem], report: Report,
                          run_id: int, allowed: frozenset[str]) -> int:
@@ -182,14 +187,14 @@ class Fetcher:
             status = known.get(item.url)
             if status is None:
                 fresh += 1
-            elif status == "article":
+            elif status == "canonical":
                 stored = self.archive.stored_title(item.url)
                 edited = item.title is not None and stored is not None and item.title != stored
                 if not (edited or self.options.refresh):
                     continue
                 fresh += edited
-            else:
-                continue  # skipped or failed for good before: do not ask again
+            elif status in PERMANENT or status == "same_text" or not self.options.refresh:
+                continue  # refused before (retried after a week, or now with --refresh)
             wanted.append((item, status is not None))
         # Two cores: while the extractor process reads page i, this one downloads page i+1.
         pending: tuple[ListingItem, Page] | None = None
@@ -233,6 +238,7 @@ class Fetcher:
             self._fail(source, item.url, exc, report, run_id)
             return None
         if page.status == 304:
+            self.archive.touch(item.url)
             report.unchanged += 1
             return None
         return page
@@ -289,25 +295,18 @@ def _merge_listing(article: Article, item: ListingItem) -> None:
         article.section = item.section
     if not article.title and item.title:
         article.title = item.title
+    if not article.summary and item.summary:
+        article.summary = item.summary
 
 
 def _aliases(source: Source, page: Page) -> tuple[str, ...]:
     """Other addresses the story answered at (redirect hops and the final URL)."""
     out = []
     for hop in [*page.redirects, page.final_url]:
-        canonical = source.canonical(_unmirror(source, hop))
+        canonical = source.canonical(source.from_mirror(hop))
         if source.is_article_url(canonical):
             out.append(canonical)
     return tuple(dict.fromkeys(out))
-
-
-def _unmirror(source: Source, url: str) -> str:
-    base = urlsplit(source.base_url)
-    parts = urlsplit(url)
-    if parts.netloc == base.netloc:
-        path = parts.path.removeprefix(base.path.rstrip("/"))
-        return source.home + path + (f"?{parts.query}" if parts.query else "")
-    return url
 
 
 def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor | None = None
@@ -320,6 +319,10 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
         source = sources.get(stored["source"])
         if source is None:
             continue
+        if capture is None:
+            report.failed += 1
+            report.errors.append(f"{stored['url']}: raw capture damaged (see `ipnews check`)")
+            continue
         job = Job(source.name, source.base_url, source.settings, capture.body,
                   capture.headers.get("content-type"), stored["url"])
         try:
@@ -328,7 +331,8 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
             _merge_listing(article, ListingItem(url=stored["url"],
                                                 published_at=stored["published_at"],
                                                 authors=stored["authors"],
-                                                section=stored["section"]))
+                                                section=stored["section"],
+                                                summary=stored["summary"]))
             check_quality(article)
         except ExtractError as exc:
             report.failed += 1

@@ -18,22 +18,22 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ipnews import __version__
-from ipnews.article import Article, clean_line
+from ipnews.article import CJK, Article, clean_line, utcnow
 from ipnews.errors import DiskFullError, StorageError, UsageError
 
 SCHEMA_VERSION = 1
+# A page refused for good (not about IP, gone) is never asked for again; other refusals
+# (no article found, robots, too large...) are retried after a week: sites and parsers change.
+PERMANENT = ("skipped", "gone")
+RETRY_AFTER = timedelta(days=7)
 FTS_COLUMNS = ("title", "summary", "body")
 BUSY_TIMEOUT_MS = 10_000
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -331,20 +331,30 @@ class Archive:
 
     # -- what we already have --
     def known_urls(self, urls: list[str]) -> dict[str, str]:
-        """For each URL we have met before: 'article' (stored or linked) or its status
-        ('skipped', 'no_article', 'gone', ...). URLs never met are absent."""
+        """For each URL we have met before: 'canonical' or 'same_text' (stored, or linked to
+        a story we hold) or its status in the negative cache ('skipped', 'no_article', ...).
+        URLs never met, and negative entries past their RETRY_AFTER, are absent."""
         found: dict[str, str] = {}
+        expired = (datetime.now(timezone.utc) - RETRY_AFTER).isoformat(timespec="seconds")
         with storage_errors(self.path):
             for i in range(0, len(urls), 500):
                 chunk = urls[i:i + 500]
                 marks = ",".join("?" * len(chunk))
-                for (url,) in self.conn.execute(
-                        f"SELECT url FROM article_urls WHERE url IN ({marks})", chunk):
-                    found[url] = "article"
+                for url, kind in self.conn.execute(
+                        f"SELECT url, kind FROM article_urls WHERE url IN ({marks})", chunk):
+                    found[url] = "same_text" if kind == "same_text" else "canonical"
                 for url, status in self.conn.execute(
-                        f"SELECT url, status FROM url_status WHERE url IN ({marks})", chunk):
+                        f"SELECT url, status FROM url_status WHERE url IN ({marks}) AND "
+                        f"(status IN {PERMANENT} OR last_seen >= ?)", [*chunk, expired]):
                     found.setdefault(url, status)
         return found
+
+    def touch(self, url: str) -> None:
+        """Seen again, unchanged (a 304): only last_seen moves."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE articles SET last_seen = ? WHERE id = (SELECT article_id FROM "
+                "article_urls WHERE url = ?)", (utcnow(), url))
 
     def stored_title(self, url: str) -> str | None:
         row = self.conn.execute(
@@ -433,17 +443,21 @@ class Archive:
             "flags": json.dumps(article.flags),
         }
         with self.transaction():
-            existing = self.conn.execute(
-                "SELECT a.id, a.content_hash, a.version FROM article_urls u "
+            linked = self.conn.execute(
+                "SELECT a.id, a.content_hash, a.version, u.kind FROM article_urls u "
                 "JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
                 (article.url,)).fetchone()
-            if existing is None:
-                existing = self.conn.execute(
-                    "SELECT id, content_hash, version FROM articles WHERE url = ?",
-                    (article.url,)).fetchone()
+            existing = linked[:3] if linked else self.conn.execute(
+                "SELECT id, content_hash, version FROM articles WHERE url = ?",
+                (article.url,)).fetchone()
             capture_id = self._insert_capture(capture, run_id)
             self.step()
-            if existing is not None:
+            if linked is not None and linked[3] == "same_text":
+                # Another URL's copy of a story we hold: its headline or standfirst may
+                # differ, but it must never rewrite the story it was matched to.
+                self._link(article.url, linked[0], "same_text", now)
+                result = Saved("duplicate", linked[0], linked[2])
+            elif existing is not None:
                 article_id, old_hash, version = existing
                 if old_hash == article.content_hash:
                     self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
@@ -454,10 +468,11 @@ class Archive:
                     self._keep_old_version(article_id)
                     self.step()
                     version += 1
-                    self.db["articles"].update(article_id, {
-                        **row_fields, "url": self._current_url(article_id, article.url),
-                        "version": version, "last_seen": now, "updated_at": now,
-                        "capture_id": capture_id})
+                    changes = {**row_fields, "url": self._current_url(article_id, article.url),
+                               "version": version, "last_seen": now, "updated_at": now}
+                    if capture is not None:  # reextract saves without a new capture
+                        changes["capture_id"] = capture_id
+                    self.db["articles"].update(article_id, changes)
                     result = Saved("updated", article_id, version)
             else:
                 twin = self.conn.execute(
@@ -481,21 +496,33 @@ class Archive:
             self.conn.execute("DELETE FROM url_status WHERE url = ?", (article.url,))
         return result
 
-    def captured(self, source: str | None = None) -> Iterator[tuple[dict[str, Any], Capture]]:
-        """Each article with the raw capture its current text came from."""
-        cursor = self.conn.execute(
-            "SELECT a.id, a.source, a.url, a.published_at, a.authors, a.section, c.url, "
-            "c.final_url, c.status, c.headers, c.fetched_at, c.sha256, c.body, c.encoding "
-            "FROM articles a JOIN captures c ON c.id = a.capture_id"
-            + (" WHERE a.source = ?" if source else "") + " ORDER BY a.id",
-            (source,) if source else ())
-        for row in cursor.fetchall():
-            stored = {"id": row[0], "source": row[1], "url": row[2], "published_at": row[3],
-                      "authors": json.loads(row[4] or "[]"), "section": row[5]}
-            yield stored, Capture(url=row[6], final_url=row[7], status=row[8],
-                                  headers=json.loads(row[9] or "{}"), fetched_at=row[10],
-                                  sha256=row[11], body=zlib.decompress(row[12]),
-                                  encoding=row[13])
+    def captured(self, source: str | None = None
+                 ) -> Iterator[tuple[dict[str, Any], Capture | None]]:
+        """Each article with the raw capture its current text came from (None when that
+        capture is damaged), read in batches so memory stays flat on a large archive."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT a.id, a.source, a.url, a.published_at, a.authors, a.section, "
+                "a.summary, c.url, c.final_url, c.status, c.headers, c.fetched_at, c.sha256, "
+                "c.body, c.encoding FROM articles a JOIN captures c ON c.id = a.capture_id "
+                "WHERE a.id > ?" + (" AND a.source = ?" if source else "")
+                + " ORDER BY a.id LIMIT 200", (last, source) if source else (last,)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                last = row[0]
+                stored = {"id": row[0], "source": row[1], "url": row[2], "published_at": row[3],
+                          "authors": json.loads(row[4] or "[]"), "section": row[5],
+                          "summary": row[6]}
+                try:
+                    body = zlib.decompress(row[13])
+                except (zlib.error, TypeError):
+                    yield stored, None
+                    continue
+                yield stored, Capture(url=row[7], final_url=row[8], status=row[9],
+                                      headers=json.loads(row[10] or "{}"), fetched_at=row[11],
+                                      sha256=row[12], body=body, encoding=row[14])
 
     def _current_url(self, article_id: int, url: str) -> str:
         row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -518,13 +545,13 @@ class Archive:
 
 
 # --- reading ----------------------------------------------------------------------------
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+_CJK_RUN = re.compile(CJK.pattern + "+")
 _QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
                   "editor", "section", "summary", "tags", "language", "body", "extraction",
-                  "version", "first_seen", "last_seen", "updated_at")
-JSON_FIELDS = ("authors", "tags")
+                  "flags", "version", "first_seen", "last_seen", "updated_at", "content_hash")
+JSON_FIELDS = ("authors", "tags", "flags", "errors")
 
 
 @dataclass(frozen=True)
@@ -579,7 +606,7 @@ def _filters(source: str | None, since: str | None, until: str | None,
         params.append(since)
     if until:
         # A bare date means "up to the end of that day".
-        where.append(f"{alias}.published_at < ?" if len(until) > 10 else
+        where.append(f"{alias}.published_at <= ?" if len(until) > 10 else
                      f"substr({alias}.published_at, 1, 10) <= ?")
         params.append(until)
     return where, params
@@ -637,13 +664,21 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
             params = [query.fts, *params, limit]
         else:
             order = "rank" if sort == "relevance" else "a.published_at DESC, a.id DESC"
-            # Ranking is per match: for a word in most of the archive, rank only the RANKED
-            # matches stored last (highest rowids), so "said" costs what a 2% word costs.
-            limit_floor = " AND articles_fts.rowid >= ?" if floor is not None else ""
-            sql = (f"SELECT {cols}, {snippet} AS snippet, rank AS score FROM articles_fts "
-                   "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
-                   f"{limit_floor}{extra} ORDER BY {order} LIMIT ?")
-            params = [query.fts, *([floor] if floor is not None else []), *params, limit]
+
+            filter_params = list(params)
+
+            def ranked(floored: bool) -> tuple[str, list[Any]]:
+                # Ranking is per match: for a word in most of the archive, rank only the
+                # RANKED matches stored last (highest rowids), so "said" costs what a 2%
+                # word costs.
+                return (f"SELECT {cols}, {snippet} AS snippet, rank AS score FROM "
+                        "articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE "
+                        "articles_fts MATCH ?"
+                        + (" AND articles_fts.rowid >= ?" if floored else "")
+                        + f"{extra} ORDER BY {order} LIMIT ?",
+                        [query.fts, *([floor] if floored else []), *filter_params, limit])
+
+            sql, params = ranked(floor is not None)
     else:
         sql = (f"SELECT {cols}, a.body AS snippet, NULL AS score FROM articles a"
                + (" WHERE " + " AND ".join(where) if where else "")
@@ -654,8 +689,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         rows = [_row(cursor, r) for r in cursor.fetchall()]
         if query.fts and floor is not None and sort == "relevance" and len(rows) < limit:
             # The filters left too few of the newest matches: rank them all after all.
-            del params[1]  # the floor, bound right after the MATCH text
-            cursor = conn.execute(sql.replace(" AND articles_fts.rowid >= ?", ""), params)
+            cursor = conn.execute(*ranked(False))
             rows = [_row(cursor, r) for r in cursor.fetchall()]
     except sqlite3.OperationalError as exc:
         msg = str(exc)
@@ -689,7 +723,9 @@ def _common_floor(conn: sqlite3.Connection, fts: str) -> int | None:
 
 def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     """An article by id or by any URL it was seen at, with its URLs and versions."""
-    if key.isdigit():
+    if key.isascii() and key.isdigit():
+        if len(key) > 18:
+            return None
         row = conn.execute("SELECT * FROM articles WHERE id = ?", (int(key),))
     else:
         row = conn.execute(
@@ -713,21 +749,33 @@ def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
 
 
 def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | None = None,
-           until: str | None = None) -> Iterator[dict[str, Any]]:
+           until: str | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
+    """Articles oldest first (undated ones before them), read in short keyset batches along
+    the date index: a reader holding one statement open (an export into a slow pipe) would
+    otherwise block the nightly fetch's commits."""
     where, params = _filters(source, since, until)
-    cursor = conn.execute(
-        f"SELECT {', '.join('a.' + f for f in ARTICLE_FIELDS)} FROM articles a"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY a.published_at, a.id", params)
-    for rec in cursor:
-        yield _row(cursor, rec)
+    cols = ", ".join("a." + f for f in ARTICLE_FIELDS)
+    extra = "".join(f" AND {w}" for w in where)
+    phases = [] if since else [("a.published_at IS NULL AND a.id > ?", "a.id", (0,))]
+    phases.append(("(a.published_at, a.id) > (?, ?)", "a.published_at, a.id", ("", 0)))
+    for condition, order, key in phases:
+        while True:
+            cursor = conn.execute(
+                f"SELECT {cols} FROM articles a WHERE {condition}{extra} ORDER BY {order} "
+                "LIMIT ?", [*key, *params, batch])
+            rows = [_row(cursor, r) for r in cursor.fetchall()]
+            yield from rows
+            if len(rows) < batch:
+                break
+            last = rows[-1]
+            key = (last["id"],) if len(key) == 1 else (last["published_at"], last["id"])
 
 
 def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
          ) -> list[dict[str, Any]]:
     cursor = conn.execute(
         "SELECT id, source, started_at, duration_s, status, listing_pages, requests, new, "
-        "updated, unchanged, duplicate, skipped, failed, stopped FROM runs"
+        "updated, unchanged, duplicate, skipped, failed, stopped, errors FROM runs"
         + (" WHERE source = ?" if source else "") + " ORDER BY id DESC LIMIT ?",
         ((source, limit) if source else (limit,)))
     return [_row(cursor, r) for r in cursor.fetchall()]
@@ -752,21 +800,31 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             problems.extend(f"integrity_check: {r}" for r in result[:20])
-        conn.execute("BEGIN")
         try:
-            conn.execute("INSERT INTO articles_fts(articles_fts, rank) "
-                         "VALUES('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            problems.append(f"fts index out of step with articles ({exc}); rebuild it with: "
-                            f"sqlite-utils rebuild-fts {path} articles")
-        finally:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")  # waits out a running fetch (busy_timeout)
+        except sqlite3.OperationalError as exc:
+            problems.append(f"fts index not checked: {exc} (is a fetch running, or is the "
+                            "file read-only?)")
+        else:
+            try:
+                conn.execute("INSERT INTO articles_fts(articles_fts, rank) "
+                             "VALUES('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"fts index out of step with articles ({exc}); rebuild it "
+                                f"with: sqlite-utils rebuild-fts {path} articles")
+            finally:
+                conn.execute("ROLLBACK")
+        # count(*) on articles_fts would read the content table; docsize is the index's own.
         articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+        indexed = conn.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
         if articles != indexed:
             problems.append(f"fts: {indexed} index rows for {articles} articles")
         for (cid, digest, body) in conn.execute("SELECT id, sha256, body FROM captures"):
-            if hashlib.sha256(zlib.decompress(body)).hexdigest() != digest:
+            try:
+                intact = hashlib.sha256(zlib.decompress(body)).hexdigest() == digest
+            except (zlib.error, TypeError):
+                intact = False
+            if not intact:
                 problems.append(f"captures: capture {cid} does not match its sha256")
         dangling = conn.execute(
             "SELECT count(*) FROM article_urls WHERE article_id NOT IN (SELECT id FROM articles)"
@@ -780,7 +838,14 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
 
 def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
     """A consistent copy through SQLite's backup API, written beside dest then renamed."""
-    tmp = dest.with_name(dest.name + ".tmp")
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write backup {dest}: {exc.strerror}") from exc
+    os.close(fd)
+    tmp = Path(name)
     try:
         target = sqlite3.connect(tmp)
         try:
@@ -790,6 +855,8 @@ def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
         os.replace(tmp, dest)
     except sqlite3.Error as exc:
         tmp.unlink(missing_ok=True)
+        if "disk" in str(exc) or "readonly" in str(exc) or "unable to open" in str(exc):
+            raise StorageError(f"cannot write backup {dest}: {exc}") from exc
         raise _storage_error(path, exc) from exc
     except OSError as exc:
         tmp.unlink(missing_ok=True)

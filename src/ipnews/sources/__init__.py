@@ -19,9 +19,15 @@ def register(cls: type[Source]) -> type[Source]:
     return cls
 
 
+def source_names() -> list[str]:
+    """The names, without importing the parsers (a source's module is named after it)."""
+    return sorted(m.rsplit(".", 1)[1] for m in _MODULES)
+
+
 def registry() -> dict[str, type[Source]]:
     for module in _MODULES:
         importlib.import_module(module)
+    assert sorted(_REGISTRY) == source_names(), "a source module must be named after it"
     return dict(sorted(_REGISTRY.items()))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from ipnews.article import Article
 from ipnews.errors import UsageError
@@ -49,6 +50,12 @@ class Source:
         unknown = set(options) - set(self.options)
         if unknown:
             raise UsageError(f"unknown option for source {self.name}: {', '.join(sorted(unknown))}")
+        for key, value in options.items():
+            default = self.options[key]
+            if not isinstance(value, type(default)) or (
+                    isinstance(default, list) and not all(isinstance(v, str) for v in value)):
+                kind = "list of strings" if isinstance(default, list) else type(default).__name__
+                raise UsageError(f"[sources.{self.name}] {key} must be a {kind}")
         self.settings = {**self.options, **options}
         self.base_url = (base_url or self.home).rstrip("/")
         if looks_like_trap(self.base_url):
@@ -65,9 +72,16 @@ class Source:
         """Where to fetch a canonical URL: the site itself, or the configured mirror."""
         return mirror_url(canonical, self.base_url, self.rules)
 
-    def is_article_url(self, url: str) -> bool:
-        from urllib.parse import urlsplit
+    def from_mirror(self, url: str) -> str:
+        """The site's own address for a URL on the configured mirror (others unchanged)."""
+        base = urlsplit(self.base_url)
+        parts = urlsplit(url)
+        if self.base_url != self.home and parts.netloc == base.netloc:
+            path = parts.path.removeprefix(base.path.rstrip("/"))
+            return self.home + path + (f"?{parts.query}" if parts.query else "")
+        return url
 
+    def is_article_url(self, url: str) -> bool:
         if looks_like_trap(url) is not None:  # also refuses what urlsplit cannot parse
             return False
         parts = urlsplit(url)

@@ -13,6 +13,7 @@ import re
 
 from ipnews.article import Article, clean_line, parse_local
 from ipnews.extraction import (
+    SOURCE_LINE,
     Block,
     blocks,
     html_language,
@@ -35,7 +36,6 @@ _TAGLINE = re.compile(r"^CTPLO provides professional interpretations", re.I)
 _STOP = re.compile(
     r"^(Tags?\s*:|Older post|Newer post|Previous post|Next post|Have a question about "
     r"trademarking|Get a Free Consultation|Back to top|Related posts|Leave a comment)", re.I)
-_SOURCE_LINE = re.compile(r"^Source\s*[:：]\s*(?P<source>.{2,60})$", re.I)
 _IMAGE_NAME = re.compile(r"^[\w\-. ()]+\.(?:jpe?g|png|gif|bmp|webp)$", re.I)
 _WORD_BULLET = re.compile(r"^u\s+(?=\S)")  # Word's Wingdings bullet, exported as "u "
 _HEADINGS = {"h1", "h2", "h3", "h4"}
@@ -209,7 +209,7 @@ def _clean_body(lines: list[str]) -> tuple[list[str], str | None]:
     """Drop bare image file names, turn Word's "u " bullets into "• ", and take a closing
     "Source: Xinhua" line as the wire source rather than text."""
     out = [_WORD_BULLET.sub("• ", line) for line in lines if not _IMAGE_NAME.match(line)]
-    if out and (m := _SOURCE_LINE.match(out[-1])):
+    if out and (m := SOURCE_LINE.match(out[-1])):
         out.pop()
-        return out, m.group("source")
+        return out, m.group(1)
     return out, None

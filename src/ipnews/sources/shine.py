@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ipnews.article import Article, clean_line, parse_local
 from ipnews.errors import ExtractError
 from ipnews.extraction import (
+    BOILERPLATE,
     blocks,
     html_language,
     meta,
@@ -29,10 +30,6 @@ _VISIBLE_TIME = re.compile(r"(\d{1,2}:\d{2})\s*UTC\+8,\s*(\d{4}-\d{2}-\d{2})")
 _SOURCE = re.compile(r"Source:\s*(.*?)\s*(?:Editor:|$)", re.S)
 _EDITOR = re.compile(r"Editor:\s*(.*?)\s*$", re.S)
 _LIST_MODEL = re.compile(r"RecordCount\s*:\s*(\d+).*?Id\s*:\s*(\d+).*?PageSize\s*:\s*(\d+)", re.S)
-# Lines that are never body text, should the selectors miss and trafilatura be used.
-_BOILERPLATE = re.compile(
-    r"^(Source:|Editor:|Special Reports$|EXPLORE SHINE$|About Us|Copyright|沪ICP|沪公网安备|"
-    r"互联网新闻信息服务许可证|Follow Us$)", re.I)
 
 
 @register
@@ -50,6 +47,14 @@ class Shine(Source):
     def __init__(self, base_url: str | None = None, **options: Any) -> None:
         super().__init__(base_url, **options)
         self._models: dict[str, tuple[int, int, int]] = {}  # section -> records, sid, size
+
+    def canonical(self, href: str, page_url: str | None = None) -> str:
+        # The site's query parameters mean something only on its /model.aspx pagination:
+        # on an article, ?sid=... would make one story look like several.
+        url = super().canonical(href, page_url)
+        if "?" in url and urlsplit(url).path != "/model.aspx":
+            url = url.split("?", 1)[0]
+        return url
 
     def listing_urls(self) -> list[str]:
         return [f"{self.home}/{s.strip('/')}/" for s in self.settings["sections"]]
@@ -129,7 +134,7 @@ class Shine(Source):
         if not paragraphs:
             extraction = "trafilatura"
             paragraphs = [p for p in trafilatura_paragraphs(html, url)
-                          if p != title and not _BOILERPLATE.match(p)]
+                          if p != title and not BOILERPLATE.match(p)]
         return Article(
             source=self.name, url=url, title=title, body="\n\n".join(paragraphs),
             published_at=published, authors=authors, wire_source=wire_source, editor=editor,
