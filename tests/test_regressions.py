@@ -179,3 +179,107 @@ def test_export_does_not_hold_the_writers_back(archive_db, mirror, ipnews):
     assert result.code == 0, result.err
     assert len(list(stream)) == 25
     conn.close()
+
+
+@pytest.mark.parametrize("label", ["rot13", "base64", "zlib", "hex", "punycode"])
+def test_a_codec_that_is_not_a_text_encoding_is_ignored(label):
+    from ipnews.decoding import decode_html
+
+    decoded = decode_html(f'<meta charset="{label}"><p>商标 trademark</p>'.encode())
+    assert "商标" in decoded.text and decoded.encoding == "utf-8"
+
+
+def test_retry_after_with_a_non_ascii_digit_falls_back_to_backoff():
+    from ipnews.client import parse_retry_after
+
+    assert parse_retry_after("²") is None and parse_retry_after("3") == 3.0
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("[fetch]\ndelay = inf\n", "finite"), ("[fetch]\ntimeout = nan\n", "finite"),
+    ('[fetch]\nuser_agent = "ipnews é"\n', "printable ASCII"),
+    ("archive = 5\n", "[archive] must be a table"), ('fetch = "x"\n', "[fetch] must be a table"),
+    ("[archive]\ndb = 5\n", "archive.db must be a string"),
+])
+def test_values_that_crashed_the_config_are_usage_errors(tmp_path, ipnews, config, message):
+    path = tmp_path / "config.toml"
+    path.write_text(config, "utf-8")
+    result = ipnews("fetch", "--config", str(path), "--db", str(tmp_path / "a.db"))
+    assert result.code == 2 and message in result.err, result.err
+
+
+def test_delay_option_is_bounded(ipnews, tmp_path):
+    assert ipnews("fetch", "--delay", "inf", "--db", str(tmp_path / "a.db")).code == 2
+
+
+@pytest.mark.parametrize("command", [("export",), ("show", "5"), ("runs",), ("sources",)])
+def test_readers_report_a_damaged_archive_as_storage(archive_db, ipnews, command):
+    data = bytearray(archive_db.read_bytes())
+    for i in range(4096 * 2, min(len(data), 4096 * 40)):
+        data[i] ^= 0x5A
+    archive_db.write_bytes(bytes(data))
+    result = ipnews(*command, "--db", str(archive_db))
+    assert result.code == 4, result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+def test_a_foreign_file_with_a_user_version_is_not_an_archive(tmp_path, ipnews):
+    db = tmp_path / "other.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    for command in (("export",), ("show", "1"), ("runs",), ("search", "x")):
+        result = ipnews(*command, "--db", str(db))
+        assert result.code == 4 and "not an ipnews database" in result.err, command
+
+
+def test_raw_fts_errors_of_any_kind_are_usage_errors(archive_db, ipnews):
+    result = ipnews("search", "--fts", "NEAR(customs seized, x)", "--db", str(archive_db))
+    assert result.code == 2 and "invalid search syntax" in result.err
+
+
+def test_an_ip_story_whose_headline_starts_with_error_is_kept():
+    from ipnews.article import Article
+    from ipnews.extraction import check_quality
+
+    check_quality(Article(source="x", url="u", title="Error-ridden filings: court voids "
+                          "bad-faith trademarks", body="The court ruled on Monday. " * 40))
+
+
+def test_hyphenated_ip_terms_count():
+    from ipnews.relevance import is_ip_related
+
+    for text in ("patent-related", "trademark-squatting", "anti-piracy", "copyright-protected",
+                 "intellectual-property", "IP-related"):
+        assert is_ip_related(text), text
+
+
+def test_an_unchanged_refetch_stores_no_new_capture(mirror, ipnews):
+    args = ("fetch", "ctplo", "--db", str(mirror.db), "--config", str(mirror.config))
+    assert ipnews(*args).code == 0
+    for page in (mirror.root / "ctplo/site/blog").glob("*/index.html"):
+        page.write_text(page.read_text("utf-8") + "<!-- rebuilt -->", "utf-8")
+    for _ in range(2):
+        assert ipnews(*args, "--refresh").code == 0
+    assert rows(mirror.db, "SELECT count(*) FROM captures") == [(9,)]
+
+
+@pytest.mark.parametrize("value", ["2024-02-30", "2024-13-99"])
+def test_impossible_dates_are_usage_errors(archive_db, ipnews, value):
+    assert ipnews("export", "--since", value, "--db", str(archive_db)).code == 2
+
+
+def test_special_files_are_never_an_archive_or_a_backup(tmp_path, ipnews, archive_db):
+    assert ipnews("fetch", "--db", "/dev/null").code == 4
+    assert not __import__("pathlib").Path("/dev/null.lock").exists()
+    assert ipnews("fetch", "--db", str(tmp_path)).code == 4
+    assert not (tmp_path.parent / (tmp_path.name + ".lock")).exists()
+    assert ipnews("backup", "/dev/null", "--force", "--db", str(archive_db)).code == 2
+
+
+def test_bidi_letter_mark_is_removed():
+    from ipnews.article import clean_line
+
+    assert clean_line("a\u061cb") == "ab"

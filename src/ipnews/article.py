@@ -14,7 +14,7 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 # a zero-width space, lone surrogates and the two non-characters: none of them is text a
 # reader wants, and several can rewrite a terminal or reorder what a lawyer reads.
 CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff"
     "\ud800-\udfff]"
 )
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")

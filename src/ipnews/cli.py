@@ -125,9 +125,14 @@ def _check_date(value: str | None, name: str) -> str | None:
     if not _DATE.match(value):
         raise UsageError(f"{name} must be a date like 2024-11-30 or 2024-11-30T08:00 "
                          f"(got {value!r})")
+    from datetime import date, datetime
+
     if len(value) == 10:
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise UsageError(f"{name}: {exc} ({value!r})") from exc
         return value
-    from datetime import datetime
 
     from ipnews.article import iso_shanghai
 
@@ -177,7 +182,7 @@ def cli() -> None:
                    "new versions; unchanged pages cost a 304 where the site supports it).")
 @click.option("--max-pages", type=click.IntRange(1), metavar="N",
               help="At most N listing pages per section (default 10, --full: no limit).")
-@click.option("--delay", type=click.FloatRange(0), metavar="SECONDS",
+@click.option("--delay", type=click.FloatRange(0, 3600), metavar="SECONDS",
               help="Seconds between requests to one host (default 1).")
 @click.option("-v", "--verbose", count=True, help="List skipped stories and more.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
@@ -201,7 +206,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     from ipnews.client import Client
     from ipnews.lock import RunLock
     from ipnews.pipeline import Fetcher, Options
-    from ipnews.store import Archive
+    from ipnews.store import Archive, check_path
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, verbose, quiet)
@@ -209,6 +214,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     settings = _client_settings(config, sources, delay)
     stop = threading.Event()
     reports = []
+    check_path(db)  # before the lock file is made beside it
     with contextlib.ExitStack() as stack:
         stack.enter_context(RunLock(db))
         archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
@@ -240,9 +246,6 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     for r in reports:
         if not quiet or r.status != "ok":
             click.echo(r.summary(), err=True)
-        if verbose:
-            for url, title in r.skipped_stories:
-                click.echo(f"  skipped (not about IP): {title} <{url}>", err=True)
         if not verbose and r.status != "ok":  # with -v they were logged as they happened
             for error in r.errors[:10]:
                 click.echo(f"  {error}", err=True)
@@ -689,6 +692,8 @@ def backup(dest: str, force: bool, db_option: str | None, config_option: str | N
     target = Path(dest)
     if target.exists() and not force:
         raise UsageError(f"{target} exists (use --force to overwrite)")
+    if target.exists() and not target.is_file():
+        raise UsageError(f"{target} is not a regular file; not overwriting it")
     conn = _open_reader(db)
     try:
         backup_to(conn, target, db)

@@ -7,6 +7,7 @@ Where things are (first found wins):
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -66,7 +67,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     unknown = set(data) - {"archive", "fetch", "sources"}
     if unknown:
         raise UsageError(f"{cfg_path}: unknown section [{sorted(unknown)[0]}]")
+    for section in ("archive", "fetch", "sources"):
+        if not isinstance(data.get(section, {}), dict):
+            raise UsageError(f"{cfg_path}: [{section}] must be a table")
     archive = data.get("archive", {})
+    if "db" in archive and not isinstance(archive["db"], str):
+        raise UsageError(f"{cfg_path}: archive.db must be a string")
     if set(archive) - {"db"}:
         raise UsageError(f"{cfg_path}: unknown key archive.{sorted(set(archive) - {'db'})[0]}")
     if "db" in archive:
@@ -79,8 +85,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             value = float(value)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise UsageError(f"{cfg_path}: fetch.{key} must be a {kind.__name__}")
-        if kind in (int, float) and value < 0:
-            raise UsageError(f"{cfg_path}: fetch.{key} must not be negative")
+        if kind in (int, float) and not (math.isfinite(value) and 0 <= value < 10**12):
+            raise UsageError(f"{cfg_path}: fetch.{key} must be a finite number, not negative")
+        if key == "user_agent" and not (value.isascii() and value.isprintable()):
+            raise UsageError(f"{cfg_path}: fetch.user_agent must be printable ASCII")
         if key in POSITIVE and value <= 0:
             raise UsageError(f"{cfg_path}: fetch.{key} must be more than 0")
         if kind is list:

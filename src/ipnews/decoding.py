@@ -51,9 +51,11 @@ def _codec(label: str | None) -> str | None:
     label = label.strip().lower()
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):
         return None
+    # rot13, base64, zlib... are codecs too, but not text encodings.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def sniff_binary(body: bytes) -> str | None:
@@ -86,7 +88,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
             continue
         try:
             return Decoded(body.decode(codec), codec)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             continue
     try:
         return Decoded(body.decode("utf-8"), "utf-8")
@@ -109,7 +111,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         if codec:
             try:
                 return Decoded(body.decode(codec), codec)
-            except UnicodeDecodeError:
+            except (UnicodeError, LookupError):
                 pass
     return Decoded(lossy, "utf-8", damaged)
 

@@ -272,10 +272,11 @@ def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> 
     """
     if not article.title:
         raise ExtractError("no headline found", kind="no_article")
-    if _NOT_FOUND.search(article.title):
+    body = article.body
+    # "Error-ridden filings..." is a headline; "Error" over three lines of text is not.
+    if _NOT_FOUND.search(article.title) and len(body) < 600:
         raise ExtractError(f"looks like an error or login page: {article.title[:60]!r}",
                            kind="no_article")
-    body = article.body
     cjk = len(CJK.findall(body))
     if cjk < min_cjk and len(body) - cjk < min_latin:
         raise ExtractError(f"too little text for an article ({len(body)} characters)",

@@ -16,7 +16,8 @@ ENGLISH_TERMS: tuple[str, ...] = (
     r"fakes", r"fake (?:goods|products|brands?|items|luxury|sneakers|shoes|bags|handbags|"
     r"watches|medicines?|drugs|cosmetics|designer \w+)", r"knock-?offs?",
     r"infring(?:e|es|ed|ing|ement|ements)", r"pira(?:cy|ted|tes?)", r"bootleg(?:ged|s)?",
-    r"intellectual property", r"IPRs?", r"IP (?:rights|protection|court|courts|tribunal|"
+    r"intellectual[- ]property", r"IPRs?", r"IP-related",
+    r"IP (?:rights|protection|court|courts|tribunal|"
     r"infringement|cases?|disputes?|enforcement|owners?|holders?|office|law)",
     r"CNIPA", r"SIPO", r"WIPO", r"USPTO", r"trade secrets?", r"geographical indications?",
     r"brand protection", r"customs (?:seizures?|seized|recordals?|interceptions?)",
@@ -28,7 +29,7 @@ CHINESE_TERMS: tuple[str, ...] = (
 )
 
 _PATTERN = re.compile(
-    r"(?<![\w-])(?:" + "|".join(ENGLISH_TERMS) + r")(?![\w-])|" + "|".join(CHINESE_TERMS),
+    r"(?<!\w)(?:" + "|".join(ENGLISH_TERMS) + r")(?!\w)|" + "|".join(CHINESE_TERMS),
     re.IGNORECASE,
 )
 

@@ -9,7 +9,9 @@ together or not at all. Reads use plain sqlite3 on a read-only connection.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -89,21 +91,31 @@ def _check_version(path: Path, version: int) -> None:
             "upgrade ipnews to use it (the file was not modified)")
 
 
+def check_path(path: Path) -> None:
+    """Refuse a path that can never hold the archive, before anything is created near it."""
+    if path.is_dir():
+        raise StorageError(f"database path is a directory: {path}")
+    if path.exists() and not path.is_file():
+        raise StorageError(f"database path is not a regular file: {path}")
+
+
 def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
     """A read-only connection. Never creates a file: a missing archive is an error.
     for_check: read-write but never creating, because FTS5's integrity-check is written as
     an INSERT (it changes nothing, and integrity_problems rolls it back regardless)."""
     if not path.exists():
         raise StorageError(f"database not found: {path} (run `ipnews fetch` first)")
-    if path.is_dir():
-        raise StorageError(f"database path is a directory: {path}")
+    check_path(path)
     with storage_errors(path):
         conn = _connect(path, readonly=not for_check, create=False)
         version = _user_version(conn)
     _check_version(path, version)
-    if version == 0:
+    with storage_errors(path):
+        has_articles = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'articles'").fetchone()
+    if version == 0 or not has_articles:
         conn.close()
-        raise StorageError(f"not an ipnews database (no schema): {path}")
+        raise StorageError(f"not an ipnews database: {path}")
     return conn
 
 
@@ -141,7 +153,8 @@ def _quick_check(path: Path) -> None:
             probe.close()
     if result != ["ok"]:
         raise StorageError(
-            f"database appears corrupt: {path} ({result[0]}); not modified. Restore a "
+            f"database appears corrupt: {path} ({result[0].splitlines()[0]}); not modified. "
+            "Restore a "
             f'backup or try: sqlite3 {path} ".recover"')
 
 
@@ -272,8 +285,7 @@ class Archive:
     @classmethod
     def open(cls, path: Path, keep_raw: bool = True) -> Archive:
         """Open or create the archive, refusing corrupt or newer files before writing."""
-        if path.is_dir():
-            raise StorageError(f"database path is a directory: {path}")
+        check_path(path)
         if path.exists() and path.stat().st_size > 0:
             # Look before writing: a file we must refuse stays byte-identical.
             with storage_errors(path):
@@ -450,8 +462,6 @@ class Archive:
             existing = linked[:3] if linked else self.conn.execute(
                 "SELECT id, content_hash, version FROM articles WHERE url = ?",
                 (article.url,)).fetchone()
-            capture_id = self._insert_capture(capture, run_id)
-            self.step()
             if linked is not None and linked[3] == "same_text":
                 # Another URL's copy of a story we hold: its headline or standfirst may
                 # differ, but it must never rewrite the story it was matched to.
@@ -465,6 +475,7 @@ class Archive:
                     self._link(article.url, article_id, "canonical", now)
                     result = Saved("unchanged", article_id, version)
                 else:
+                    capture_id = self._insert_capture(capture, run_id)
                     self._keep_old_version(article_id)
                     self.step()
                     version += 1
@@ -484,6 +495,8 @@ class Archive:
                                       (now, twin[0]))
                     result = Saved("duplicate", twin[0], twin[1])
                 else:
+                    capture_id = self._insert_capture(capture, run_id)
+                    self.step()
                     article_id = self.db["articles"].insert({
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
                         "capture_id": capture_id}).last_pk
@@ -693,8 +706,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
             rows = [_row(cursor, r) for r in cursor.fetchall()]
     except sqlite3.OperationalError as exc:
         msg = str(exc)
-        if raw and ("fts5" in msg or "syntax" in msg or "no such column" in msg
-                    or "unterminated" in msg or "unknown special query" in msg):
+        if raw and "no such table" not in msg and "locked" not in msg:
             raise UsageError(f"invalid search syntax: {msg}") from exc
         raise _storage_error(path or Path("?"), exc) from exc
     except sqlite3.DatabaseError as exc:
@@ -721,6 +733,35 @@ def _common_floor(conn: sqlite3.Connection, fts: str) -> int | None:
     return row[0] if row else None
 
 
+def _db_path(conn: sqlite3.Connection) -> Path:
+    try:
+        return Path(conn.execute("PRAGMA database_list").fetchone()[2])
+    except sqlite3.Error:
+        return Path("?")
+
+
+def _reading(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A damaged page met while reading is a storage error (exit 4), not a crash."""
+    @functools.wraps(func)
+    def wrapper(conn: sqlite3.Connection, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(conn, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _storage_error(_db_path(conn), exc) from exc
+        if inspect.isgenerator(result):
+            return _guarded(conn, result)
+        return result
+    return wrapper
+
+
+def _guarded(conn: sqlite3.Connection, rows: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from rows
+    except sqlite3.DatabaseError as exc:
+        raise _storage_error(_db_path(conn), exc) from exc
+
+
+@_reading
 def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     """An article by id or by any URL it was seen at, with its URLs and versions."""
     if key.isascii() and key.isdigit():
@@ -748,6 +789,7 @@ def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     return {k: article[k] for k in (*ARTICLE_FIELDS, "urls", "versions") if k in article}
 
 
+@_reading
 def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | None = None,
            until: str | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
     """Articles oldest first (undated ones before them), read in short keyset batches along
@@ -771,6 +813,7 @@ def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | 
             key = (last["id"],) if len(key) == 1 else (last["published_at"], last["id"])
 
 
+@_reading
 def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
          ) -> list[dict[str, Any]]:
     cursor = conn.execute(
@@ -781,6 +824,7 @@ def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
     return [_row(cursor, r) for r in cursor.fetchall()]
 
 
+@_reading
 def source_stats(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """Per source: article count and the last run."""
     stats: dict[str, dict[str, Any]] = {}

@@ -29,7 +29,9 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y
 _VISIBLE_TIME = re.compile(r"(\d{1,2}:\d{2})\s*UTC\+8,\s*(\d{4}-\d{2}-\d{2})")
 _SOURCE = re.compile(r"Source:\s*(.*?)\s*(?:Editor:|$)", re.S)
 _EDITOR = re.compile(r"Editor:\s*(.*?)\s*$", re.S)
-_LIST_MODEL = re.compile(r"RecordCount\s*:\s*(\d+).*?Id\s*:\s*(\d+).*?PageSize\s*:\s*(\d+)", re.S)
+# One bounded pattern per field (a .*? chain backtracks badly on hostile pages).
+_MODEL_FIELDS = {k: re.compile(rf"\b{k}\s*:\s*(\d{{1,9}})") for k in
+                 ("RecordCount", "Id", "PageSize")}
 
 
 @register
@@ -95,8 +97,11 @@ class Shine(Source):
             section, page = url[: url.rindex("/") + 1], int(m.group(1))
         else:
             section, page = url, 1
-        if model := _LIST_MODEL.search(html):
-            self._models[section] = tuple(int(g) for g in model.groups())  # type: ignore[assignment]
+        script = html[html.find("ListModel"):][:2000] if "ListModel" in html else ""
+        found = [m.group(1) for p in _MODEL_FIELDS.values() if (m := p.search(script))]
+        if len(found) == 3:
+            records, sid, size = (int(g) for g in found)
+            self._models[section] = (records, sid, max(size, 1))
         known = self._models.get(section) if section else None
         if known is not None:
             records, sid_number, size = known
