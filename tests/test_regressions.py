@@ -283,3 +283,60 @@ def test_bidi_letter_mark_is_removed():
     from ipnews.article import clean_line
 
     assert clean_line("a\u061cb") == "ab"
+
+
+def test_a_story_that_failed_on_a_later_listing_page_is_retried(mirror, ipnews):
+    slug = "shenzhen-court-awards-record-damages-in-smartphone-patent-case"  # on page 2
+    page = mirror.root / "ctplo" / "site" / "blog" / slug / "index.html"
+    good = page.read_text("utf-8")
+    page.unlink()
+    mirror.ctplo.routes[f"/blog/{slug}"] = lambda h: (h.send_response(500), h.send_header(
+        "Content-Length", "0"), h.end_headers())
+    args = ("fetch", "ctplo", "--db", str(mirror.db), "--config", str(mirror.config))
+    assert ipnews(*args).code == 3
+    del mirror.ctplo.routes[f"/blog/{slug}"]
+    page.write_text(good, "utf-8")
+    result = ipnews(*args)
+    assert result.code == 0 and "1 new" in result.err, result.err
+    assert rows(mirror.db, "SELECT count(*) FROM articles") == [(9,)]
+    mirror.ctplo.requests.clear()
+    assert ipnews(*args).code == 0
+    assert mirror.ctplo.pages() == ["/blog/blog-list"]  # nothing pending: back to one page
+
+
+def test_a_card_headline_unlike_the_page_headline_is_not_refetched_every_run(mirror, ipnews):
+    listing = mirror.root / "shine/site/news/nation/index.html"
+    html = listing.read_text("utf-8-sig")
+    first = html.split("<h2>", 2)[2].split("</h2>", 1)[0]  # the first card's headline
+    listing.write_text(html.replace(f"<h2>{first}</h2>", "<h2>Short card title</h2>", 1),
+                       "utf-8")
+    args = ("fetch", "shine", "--db", str(mirror.db), "--config", str(mirror.config))
+    assert ipnews(*args).code == 0
+    mirror.shine.requests.clear()
+    assert ipnews(*args).code == 0
+    assert sorted(mirror.shine.pages()) == ["/biz/", "/news/metro/", "/news/nation/"]
+
+
+def test_show_finds_an_article_by_any_spelling_of_its_url(archive_db, ipnews):
+    for key in ("http://shine.cn/biz/company/2411150067",
+                "https://www.shine.cn/news/nation/2411150063/?utm_source=x",
+                "http://ctplo.com/blog/border-recordal-a-low-cost-tool-against-counterfeit-exports/"):
+        result = ipnews("show", key, "--json", "--db", str(archive_db))
+        assert result.code == 0, key
+
+
+def test_read_commands_ignore_config_sections_they_do_not_use(archive_db, tmp_path, ipnews):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[fetch]\nsome_future_key = 1\n[archive]\ndb = '{archive_db}'\n",
+                      "utf-8")
+    for command in (("search", "customs"), ("export",), ("runs",), ("check",)):
+        assert ipnews(*command, "--config", str(config)).code == 0, command
+    assert ipnews("fetch", "--config", str(config)).code == 2  # fetch reads [fetch]
+
+
+def test_runs_and_sources_tables_fit_80_columns(archive_db, ipnews, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    for command in (("runs",), ("sources",)):
+        out = ipnews(*command, "--db", str(archive_db)).out
+        assert out and max(len(line) for line in out.splitlines()) <= 80, command
+    assert ":" in ipnews("runs", "--db", str(archive_db)).out.splitlines()[2]  # the time shows

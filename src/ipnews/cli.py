@@ -70,7 +70,7 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _setup(config_option: str | None, db_option: str | None, verbose: int = 0,
-           quiet: bool = False) -> tuple[Any, Path]:
+           quiet: bool = False, strict: bool = True) -> tuple[Any, Path]:
     from ipnews.config import load_config, resolve_db
 
     level = logging.DEBUG if _DEBUG else (logging.ERROR if quiet else
@@ -80,7 +80,7 @@ def _setup(config_option: str | None, db_option: str | None, verbose: int = 0,
     root = logging.getLogger("ipnews")
     root.handlers[:] = [handler]
     root.setLevel(level)
-    config = load_config(config_option)
+    config = load_config(config_option, strict=strict)
     return config, resolve_db(db_option, config)
 
 
@@ -115,6 +115,11 @@ def _reader_may_leave() -> Any:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+def _short_time(value: str | None) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM' for a table cell."""
+    return (value or "")[:16].replace("T", " ")
 
 
 def _check_date(value: str | None, name: str) -> str | None:
@@ -373,7 +378,7 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     """
     from ipnews.store import search as run_search
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, SEARCH_FIELDS)
     source, since, until = (_check_source(source), _check_date(since, "--since"),
                             _check_date(until, "--until"))
@@ -409,13 +414,14 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
     from ipnews.formats import render_record
     from ipnews.store import ARTICLE_FIELDS, get_article
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, (*ARTICLE_FIELDS, "urls", "versions"))
     conn = _open_reader(db)
     try:
         records, missing = [], []
         for key in keys:
-            record = get_article(conn, key)
+            record = get_article(conn, key) or next(
+                filter(None, (get_article(conn, k) for k in _spellings(key))), None)
             (records.append(record) if record else missing.append(key))
     finally:
         conn.close()
@@ -431,6 +437,16 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
         _emit(records, fmt, wanted)
     if missing:
         raise UsageError(f"no article with id or URL {missing[0]!r}")
+
+
+def _spellings(key: str) -> list[str]:
+    """The canonical forms of a URL a user pasted (http/https, www, utm_*, a slash...)."""
+    if not re.match(r"^https?://", key, re.I):
+        return []
+    from ipnews.sources import registry
+    from ipnews.urls import canonical_url
+
+    return [cls().canonical(key) for cls in registry().values()] + [canonical_url(key)]
 
 
 @cli.command()
@@ -451,7 +467,7 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
     from ipnews.store import ARTICLE_FIELDS
     from ipnews.store import export as run_export
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, ARTICLE_FIELDS)
     source, since, until = (_check_source(source), _check_date(since, "--since"),
                             _check_date(until, "--until"))
@@ -499,7 +515,13 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
                      "last_run": stats.get(name, {}).get("last_run"),
                      "last_status": stats.get(name, {}).get("last_status"),
                      "articles": stats.get(name, {}).get("articles", 0)})
-    _emit(rows, fmt, _fields(fields, rows[0]))
+    wanted = _fields(fields, rows[0])
+    if fmt == "table" and not wanted:
+        for r in rows:
+            r["last_run"] = _short_time(r["last_run"])
+        _emit(rows, fmt, None, columns=["name", "articles", "last_run", "last_status", "url"])
+    else:
+        _emit(rows, fmt, wanted)
 
 
 @cli.command()
@@ -517,7 +539,7 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
     """
     from ipnews.store import runs as list_runs
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     source = _check_source(source)
     conn = _open_reader(db)
     try:
@@ -525,9 +547,14 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
     finally:
         conn.close()
     wanted = _fields(fields, rows[0]) if rows and fields else None
-    # The errors list is for --json and friends; in a table it would drown the counts.
-    columns = [c for c in (rows[0] if rows else ()) if c != "errors"]
-    _emit(rows, fmt, wanted, columns=columns if fmt == "table" else None)
+    if fmt == "table" and not wanted:
+        # The counts people look for, in 80 columns; everything is in --json.
+        for r in rows:
+            r["started_at"] = _short_time(r["started_at"])
+        _emit(rows, fmt, None, columns=["id", "source", "started_at", "status", "new",
+                                        "updated", "duplicate", "skipped", "failed"])
+    else:
+        _emit(rows, fmt, wanted)
 
 
 # --- extract -----------------------------------------------------------------------------
@@ -662,7 +689,7 @@ def check(db_option: str | None, config_option: str | None) -> None:
     """
     from ipnews.store import integrity_problems, open_reader
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     conn = open_reader(db, for_check=True)
     try:
         problems = integrity_problems(conn, db)
@@ -688,7 +715,7 @@ def backup(dest: str, force: bool, db_option: str | None, config_option: str | N
     """
     from ipnews.store import backup_to
 
-    _config, db = _setup(config_option, db_option)
+    _config, db = _setup(config_option, db_option, strict=False)
     target = Path(dest)
     if target.exists() and not force:
         raise UsageError(f"{target} exists (use --force to overwrite)")

@@ -51,8 +51,10 @@ class Config:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read and validate the config file; a missing default file is simply no config."""
+def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True) -> Config:
+    """Read and validate the config file; a missing default file is simply no config.
+    strict=False (commands that only read the archive) takes [archive] db and ignores the
+    rest, so a config written for a newer ipnews cannot break a nightly backup."""
     explicit = path or os.environ.get("IPNEWS_CONFIG")
     cfg_path = Path(explicit).expanduser() if explicit else default_config_path()
     if not cfg_path.exists():
@@ -64,6 +66,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"cannot read config {cfg_path}: {exc}") from exc
     config = Config(path=cfg_path)
+    if not strict:
+        db = data.get("archive", {}).get("db") if isinstance(data.get("archive"), dict) else None
+        config.db = Path(db).expanduser() if isinstance(db, str) else None
+        return config
     unknown = set(data) - {"archive", "fetch", "sources"}
     if unknown:
         raise UsageError(f"{cfg_path}: unknown section [{sorted(unknown)[0]}]")

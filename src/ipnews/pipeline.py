@@ -89,6 +89,7 @@ class Fetcher:
         self.stop = stop or client.stop
         self.progress = progress or (lambda _msg: None)
         self.signal = 2  # set by the signal handler before it sets stop
+        self._pending: set[str] = set()  # see _discover_and_fetch
         self.saved = 0  # articles new or updated in this run, all sources
 
     def run_source(self, source: Source) -> Report:
@@ -137,6 +138,10 @@ class Fetcher:
         opts = self.options
         limit = opts.max_pages or (FULL_MAX_PAGES if opts.full else DEFAULT_MAX_PAGES)
         allowed = self._allowed_hosts(source)
+        # Stories that failed for a passing reason (a 500, a timeout) in an earlier run:
+        # keep reading listing pages until each has been seen again, even past pages whose
+        # other stories are all known, or a failure on page 2 would never be retried.
+        self._pending = self.archive.pending_urls(source.name, settled=REMEMBER | set(PERMANENT))
         for start in source.listing_urls():
             url: str | None = start
             seen: set[str] = set()
@@ -170,7 +175,8 @@ class Fetcher:
                 if not listing.items:
                     break
                 fresh = self._process_listing(source, listing.items, report, run_id, allowed)
-                if not fresh and not opts.full and not opts.refresh:
+                self._pending -= {i.url for i in listing.items}
+                if not fresh and not self._pending and not opts.full and not opts.refresh:
                     report.stopped = report.stopped or "up to date"
                     break
                 url = listing.next_url if listing.next_url not in seen else None
@@ -188,13 +194,17 @@ class Fetcher:
             if status is None:
                 fresh += 1
             elif status == "canonical":
-                stored = self.archive.stored_title(item.url)
-                edited = item.title is not None and stored is not None and item.title != stored
+                stored = self.archive.stored_titles(item.url)
+                edited = item.title is not None and bool(stored) and item.title not in stored
                 if not (edited or self.options.refresh):
                     continue
                 fresh += edited
-            elif status in PERMANENT or status == "same_text" or not self.options.refresh:
-                continue  # refused before (retried after a week, or now with --refresh)
+            elif status in PERMANENT or status == "same_text":
+                continue
+            elif status in REMEMBER and not self.options.refresh:
+                continue  # refused before: retried after a week, or now with --refresh
+            else:
+                fresh += 1  # failed for a passing reason last time: try again
             wanted.append((item, status is not None))
         # Two cores: while the extractor process reads page i, this one downloads page i+1.
         pending: tuple[ListingItem, Page] | None = None
@@ -225,7 +235,9 @@ class Fetcher:
         report.failed += 1
         report.errors.append(f"{url}: {exc}")
         log.info("%s: failed: %s: %s", source.name, url, exc)
-        self.archive.record(run_id, source.name, url, kind, str(exc), remember=kind in REMEMBER)
+        # Every failure is kept in url_status: refusals so as not to ask again too soon,
+        # passing failures so that the next run knows to retry them.
+        self.archive.record(run_id, source.name, url, kind, str(exc), remember=True)
 
     def _download(self, source: Source, item: ListingItem, report: Report, run_id: int,
                   allowed: frozenset[str], refetch: bool) -> Page | None:
@@ -266,7 +278,8 @@ class Fetcher:
         capture = Capture(url=item.url, final_url=page.final_url, status=page.status,
                           headers=page.headers, fetched_at=page.fetched_at, sha256=page.sha256,
                           body=page.body, encoding=extracted.encoding, zbody=extracted.zbody)
-        saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page))
+        saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page),
+                                  listing_title=item.title)
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome in ("new", "updated"):
             self.saved += 1

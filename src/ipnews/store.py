@@ -185,7 +185,8 @@ def _migration_1(db: Any) -> None:
     db["articles"].enable_fts(list(FTS_COLUMNS), create_triggers=True,
                               tokenize="unicode61 remove_diacritics 2")
     db["article_urls"].create({
-        "url": str, "article_id": int, "kind": str, "first_seen": str, "last_seen": str,
+        "url": str, "article_id": int, "kind": str, "listing_title": str, "first_seen": str,
+        "last_seen": str,
     }, pk="url", not_null={"article_id", "kind", "first_seen", "last_seen"},
        foreign_keys=[("article_id", "articles", "id")])
     db["article_urls"].create_index(["article_id"])
@@ -361,6 +362,13 @@ class Archive:
                     found.setdefault(url, status)
         return found
 
+    def pending_urls(self, source: str, settled: set[str]) -> set[str]:
+        """URLs of a source whose last attempt failed for a reason not in settled."""
+        marks = ",".join("?" * len(settled))
+        return {u for (u,) in self.conn.execute(
+            f"SELECT url FROM url_status WHERE source = ? AND status NOT IN ({marks})",
+            [source, *sorted(settled)])}
+
     def touch(self, url: str) -> None:
         """Seen again, unchanged (a 304): only last_seen moves."""
         with self.transaction():
@@ -368,11 +376,13 @@ class Archive:
                 "UPDATE articles SET last_seen = ? WHERE id = (SELECT article_id FROM "
                 "article_urls WHERE url = ?)", (utcnow(), url))
 
-    def stored_title(self, url: str) -> str | None:
+    def stored_titles(self, url: str) -> set[str]:
+        """The story's headline and the one its listing card showed last time: a card that
+        now says something else than both is an edit worth fetching."""
         row = self.conn.execute(
-            "SELECT a.title FROM article_urls u JOIN articles a ON a.id = u.article_id "
-            "WHERE u.url = ?", (url,)).fetchone()
-        return row[0] if row else None
+            "SELECT a.title, u.listing_title FROM article_urls u JOIN articles a "
+            "ON a.id = u.article_id WHERE u.url = ?", (url,)).fetchone()
+        return {t for t in row if t} if row else set()
 
     def conditional_headers(self, url: str) -> dict[str, str]:
         """ETag / Last-Modified of the last capture, for a cheap 304 on re-checks."""
@@ -440,7 +450,8 @@ class Archive:
         }).last_pk
 
     def save(self, article: Article, capture: Capture | None = None,
-             run_id: int | None = None, aliases: tuple[str, ...] = ()) -> Saved:
+             run_id: int | None = None, aliases: tuple[str, ...] = (),
+             listing_title: str | None = None) -> Saved:
         """Store one article in one transaction and say what it was for the archive."""
         now = utcnow()
         row_fields = {
@@ -465,14 +476,14 @@ class Archive:
             if linked is not None and linked[3] == "same_text":
                 # Another URL's copy of a story we hold: its headline or standfirst may
                 # differ, but it must never rewrite the story it was matched to.
-                self._link(article.url, linked[0], "same_text", now)
+                self._link(article.url, linked[0], "same_text", now, listing_title)
                 result = Saved("duplicate", linked[0], linked[2])
             elif existing is not None:
                 article_id, old_hash, version = existing
                 if old_hash == article.content_hash:
                     self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
                                       (now, article_id))
-                    self._link(article.url, article_id, "canonical", now)
+                    self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("unchanged", article_id, version)
                 else:
                     capture_id = self._insert_capture(capture, run_id)
@@ -484,13 +495,14 @@ class Archive:
                     if capture is not None:  # reextract saves without a new capture
                         changes["capture_id"] = capture_id
                     self.db["articles"].update(article_id, changes)
+                    self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("updated", article_id, version)
             else:
                 twin = self.conn.execute(
                     "SELECT id, version FROM articles WHERE body_hash = ? LIMIT 1",
                     (article.body_hash,)).fetchone()
                 if twin is not None:
-                    self._link(article.url, twin[0], "same_text", now)
+                    self._link(article.url, twin[0], "same_text", now, listing_title)
                     self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
                                       (now, twin[0]))
                     result = Saved("duplicate", twin[0], twin[1])
@@ -501,7 +513,7 @@ class Archive:
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
                         "capture_id": capture_id}).last_pk
                     self.step()
-                    self._link(article.url, article_id, "canonical", now)
+                    self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("new", article_id, 1)
             for alias in aliases:
                 if alias != article.url:
@@ -550,11 +562,13 @@ class Archive:
             "coalesce(updated_at, first_seen), capture_id FROM articles WHERE id = ?",
             (article_id,))
 
-    def _link(self, url: str, article_id: int, kind: str, now: str) -> None:
+    def _link(self, url: str, article_id: int, kind: str, now: str,
+              listing_title: str | None = None) -> None:
         self.conn.execute(
-            "INSERT INTO article_urls (url, article_id, kind, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen",
-            (url, article_id, kind, now, now))
+            "INSERT INTO article_urls (url, article_id, kind, listing_title, first_seen, "
+            "last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET last_seen = "
+            "excluded.last_seen, listing_title = coalesce(excluded.listing_title, "
+            "listing_title)", (url, article_id, kind, listing_title, now, now))
 
 
 # --- reading ----------------------------------------------------------------------------
