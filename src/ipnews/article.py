@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -61,6 +60,8 @@ def normalize_body(body: str) -> str:
 
 def fingerprint(text: str) -> str:
     """sha256 of text folded for comparison: NFKC, case-folded, white space collapsed."""
+    import hashlib  # here, not at the top: loading OpenSSL costs `ipnews search` 4 ms
+
     folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 

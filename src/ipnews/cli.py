@@ -148,9 +148,11 @@ def _check_date(value: str | None, name: str) -> str | None:
 
 
 def _check_source(value: str | None) -> str | None:
+    if value is None:
+        return None
     from ipnews.sources import source_names
 
-    if value is not None and value not in source_names():
+    if value not in source_names():
         raise UsageError(f"unknown source {value!r} (known: {', '.join(source_names())})")
     return value
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import inspect
 import json
 import os
@@ -877,6 +876,8 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         indexed = conn.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
         if articles != indexed:
             problems.append(f"fts: {indexed} index rows for {articles} articles")
+        import hashlib
+
         for (cid, digest, body) in conn.execute("SELECT id, sha256, body FROM captures"):
             try:
                 intact = hashlib.sha256(zlib.decompress(body)).hexdigest() == digest
