@@ -139,7 +139,10 @@ def ipnews_argv() -> list[str]:
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     """No IPNEWS_* from the caller's shell and no user config or data directory."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPNEWS_")}
+    # PYTHONDONTWRITEBYTECODE (set in some shells) would make every start recompile the
+    # modules changed since the last .pyc: a user's install has its bytecode.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IPNEWS_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["XDG_CONFIG_HOME"] = str(home / "xdg-config")
     env["XDG_DATA_HOME"] = str(home / "xdg-data")
     env.update(extra)
