@@ -340,3 +340,21 @@ def test_runs_and_sources_tables_fit_80_columns(archive_db, ipnews, monkeypatch)
         out = ipnews(*command, "--db", str(archive_db)).out
         assert out and max(len(line) for line in out.splitlines()) <= 80, command
     assert ":" in ipnews("runs", "--db", str(archive_db)).out.splitlines()[2]  # the time shows
+
+
+def test_csv_without_rows_still_has_its_header(archive_db, ipnews):
+    out = ipnews("search", "xylophonist", "--csv", "--db", str(archive_db)).out
+    assert out.splitlines() == [",".join(
+        ("id", "source", "url", "title", "published_at", "authors", "section", "snippet",
+         "score"))]
+    out = ipnews("export", "--csv", "--fields", "id,title", "--since", "2099-01-01",
+                 "--db", str(archive_db)).out
+    assert out == "id,title\n"
+
+
+def test_runs_fields_are_checked_on_an_empty_archive(tmp_path, ipnews):
+    from ipnews.store import Archive
+
+    Archive.open(tmp_path / "a.db").close()
+    assert ipnews("runs", "--fields", "bogus", "--db", str(tmp_path / "a.db")).code == 2
+    assert ipnews("runs", "--json", "--db", str(tmp_path / "a.db")).out == "[]\n"

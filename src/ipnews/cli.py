@@ -96,13 +96,15 @@ def _fields(fields: str | None, available: Iterable[str]) -> list[str] | None:
 
 
 def _emit(rows: Iterable[dict[str, Any]], fmt: str, fields: list[str] | None,
-          columns: list[str] | None = None, widths: dict[str, int] | None = None) -> None:
+          columns: list[str] | None = None, widths: dict[str, int] | None = None,
+          available: Iterable[str] = ()) -> None:
     from ipnews.formats import render, select
 
     if fmt != "table":
         sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     with _reader_may_leave():
-        render(select(rows, fields), fmt, sys.stdout, columns=fields or columns, widths=widths)
+        render(select(rows, fields), fmt, sys.stdout, columns=fields or columns, widths=widths,
+               header=fields or list(available))
 
 
 @contextlib.contextmanager
@@ -396,7 +398,7 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
         _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "snippet"],
               widths={"title": 60})
     else:
-        _emit(rows, fmt, wanted)
+        _emit(rows, fmt, wanted, available=SEARCH_FIELDS)
 
 
 # --- show / export ---------------------------------------------------------------------
@@ -436,7 +438,7 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
                     sys.stdout.write("\n" + "=" * 40 + "\n")
                 render_record(record, sys.stdout)
     else:
-        _emit(records, fmt, wanted)
+        _emit(records, fmt, wanted, available=(*ARTICLE_FIELDS, "urls", "versions"))
     if missing:
         raise UsageError(f"no article with id or URL {missing[0]!r}")
 
@@ -480,7 +482,7 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
             _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
                   widths={"title": 70})
         else:
-            _emit(rows, fmt, wanted)
+            _emit(rows, fmt, wanted, available=ARTICLE_FIELDS)
     finally:
         conn.close()
 
@@ -539,6 +541,7 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
     Example:
         ipnews runs --limit 5
     """
+    from ipnews.store import RUN_FIELDS
     from ipnews.store import runs as list_runs
 
     _config, db = _setup(config_option, db_option, strict=False)
@@ -548,7 +551,7 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
         rows = list_runs(conn, limit=limit, source=source)
     finally:
         conn.close()
-    wanted = _fields(fields, rows[0]) if rows and fields else None
+    wanted = _fields(fields, RUN_FIELDS)
     if fmt == "table" and not wanted:
         # The counts people look for, in 80 columns; everything is in --json.
         for r in rows:
@@ -556,7 +559,7 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
         _emit(rows, fmt, None, columns=["id", "source", "started_at", "status", "new",
                                         "updated", "duplicate", "skipped", "failed"])
     else:
-        _emit(rows, fmt, wanted)
+        _emit(rows, fmt, wanted, available=RUN_FIELDS)
 
 
 # --- extract -----------------------------------------------------------------------------

@@ -33,7 +33,8 @@ def select(rows: Iterable[dict[str, Any]], fields: list[str] | None) -> Iterator
 
 
 def render(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str],
-           columns: list[str] | None = None, widths: dict[str, int] | None = None) -> None:
+           columns: list[str] | None = None, widths: dict[str, int] | None = None,
+           header: list[str] | None = None) -> None:
     """Write rows in fmt. json is one array (``[]`` when empty), streamed row by row."""
     if fmt == "json":
         out.write("[")
@@ -52,6 +53,8 @@ def render(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str],
                 writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
                 writer.writeheader()
             writer.writerow({k: _cell(v) for k, v in safe(row).items()})
+        if writer is None and header:  # no rows: the header still says what would come
+            csv.writer(out, lineterminator="\n").writerow(header)
     else:
         _table(list(rows), out, columns, widths or {})
 

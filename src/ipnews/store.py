@@ -577,6 +577,9 @@ SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
                   "editor", "section", "summary", "tags", "language", "body", "extraction",
                   "flags", "version", "first_seen", "last_seen", "updated_at", "content_hash")
+RUN_FIELDS = ("id", "source", "started_at", "duration_s", "status", "listing_pages", "requests",
+              "new", "updated", "unchanged", "duplicate", "skipped", "failed", "stopped",
+              "errors")
 JSON_FIELDS = ("authors", "tags", "flags", "errors")
 
 
@@ -830,8 +833,7 @@ def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | 
 def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
          ) -> list[dict[str, Any]]:
     cursor = conn.execute(
-        "SELECT id, source, started_at, duration_s, status, listing_pages, requests, new, "
-        "updated, unchanged, duplicate, skipped, failed, stopped, errors FROM runs"
+        f"SELECT {', '.join(RUN_FIELDS)} FROM runs"
         + (" WHERE source = ?" if source else "") + " ORDER BY id DESC LIMIT ?",
         ((source, limit) if source else (limit,)))
     return [_row(cursor, r) for r in cursor.fetchall()]
