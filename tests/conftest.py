@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -99,6 +100,15 @@ def ipnews(capsys: pytest.CaptureFixture[str]):
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
     return run
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple]:
+    """Rows of a query on an archive file, for assertions."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def child_env(**extra: str) -> dict[str, str]:

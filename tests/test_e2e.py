@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
+
+from conftest import rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -16,14 +17,6 @@ def expected_pages(source: str) -> dict[str, dict]:
         if data["fixture"].startswith("site/"):
             out[data["url"]] = data
     return out
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_first_fetch_stores_every_article_and_skips_the_non_ip_story(mirror, ipnews):

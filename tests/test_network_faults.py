@@ -20,7 +20,6 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import rows
 from hostile import (
     Exchange,
     HostileServer,
@@ -135,14 +135,6 @@ def run_fetch(ipnews, tmp_path: Path, *args: str, ctplo: str | None = None,
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return ipnews("fetch", *names, *args, "--db", str(tmp_path / "ipnews.db"),
                   "--config", str(config))
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def outcomes(db: Path, url: str) -> set[str]:

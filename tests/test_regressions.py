@@ -9,15 +9,7 @@ import sys
 
 import pytest
 
-from conftest import child_env
-
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+from conftest import child_env, rows
 
 
 def test_a_duplicate_with_another_headline_never_rewrites_the_story(mirror, ipnews):

@@ -489,8 +489,10 @@ class Archive:
                     self._keep_old_version(article_id)
                     self.step()
                     version += 1
-                    changes = {**row_fields, "url": self._current_url(article_id, article.url),
-                               "version": version, "last_seen": now, "updated_at": now}
+                    # The row keeps its url: the story's identity, whichever alias was read.
+                    changes = {**row_fields, "version": version, "last_seen": now,
+                               "updated_at": now}
+                    del changes["url"]
                     if capture is not None:  # reextract saves without a new capture
                         changes["capture_id"] = capture_id
                     self.db["articles"].update(article_id, changes)
@@ -547,10 +549,6 @@ class Archive:
                 yield stored, Capture(url=row[7], final_url=row[8], status=row[9],
                                       headers=json.loads(row[10] or "{}"), fetched_at=row[11],
                                       sha256=row[12], body=body, encoding=row[14])
-
-    def _current_url(self, article_id: int, url: str) -> str:
-        row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return row[0] if row else url
 
     def _keep_old_version(self, article_id: int) -> None:
         """Copy the text about to be replaced into versions. Only superseded texts live
