@@ -29,7 +29,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -380,10 +380,13 @@ def hang() -> Handler:
     return lambda ex: ex.hang()
 
 
-def drip_body(every: float = 0.5, declared: int = 10_000) -> Handler:
-    """Headers at once, then the body one byte every ``every`` seconds."""
+def drip_body(every: float = 0.5, declared: int = 10_000, framed: bool = True) -> Handler:
+    """Headers at once, then the body one byte every ``every`` seconds. Unframed: no
+    Content-Length, the body ends when the connection closes (so a client that cuts the
+    connection sees a clean end of body, not an error)."""
     def handler(ex: Exchange) -> None:
-        ex.head(200, [("Content-Type", "text/html"), ("Content-Length", str(declared))])
+        framing = ("Content-Length", str(declared)) if framed else ("Connection", "close")
+        ex.head(200, [("Content-Type", "text/html"), framing])
         for _ in range(declared):
             ex.send(b"a")
             ex.sleep(every)
@@ -479,6 +482,36 @@ def encoded(body: bytes, encoding: str | None, *, code: int = 200,
 
 def text(body: str, content_type: str = "text/plain; charset=utf-8") -> Handler:
     return ok(body.encode("utf-8"), content_type=content_type)
+
+
+def raw(status_line: bytes, headers: Iterable[bytes] = (), body: bytes = OK_PAGE) -> Handler:
+    """A response whose status line and header lines go out as the bytes given (C0 and C1
+    controls, latin-1, UTF-8: what a str API would refuse or re-encode), then a
+    Content-Length for ``body``."""
+    def handler(ex: Exchange) -> None:
+        head = b"\r\n".join([status_line, *headers, b"Content-Length: %d" % len(body)])
+        ex.send(head + b"\r\n\r\n" + body)
+    return handler
+
+
+@contextlib.contextmanager
+def unanswered_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port whose TCP handshakes never complete, as behind a firewall that drops SYNs: a
+    listener that never accepts, its backlog (one on Linux) filled by a first connection,
+    so the kernel ignores the next SYNs. Skip the test where that does not hold."""
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind((host, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        filler.connect((host, port))
+        with socket.socket() as probe:
+            probe.settimeout(0.3)
+            try:
+                probe.connect((host, port))
+            except TimeoutError:
+                yield port
+                return
+        raise OSError("this kernel completes handshakes beyond the backlog")
 
 
 # --- bombs, built from zeros when asked for ------------------------------------------------

@@ -9,6 +9,11 @@ decompresses a bomb in one chunk); redirects followed hop by hop without decodin
 bodies and without carrying credentials to another origin; every resolved address checked
 before we connect to it; robots.txt; one request at a time per host with a delay (redirect
 hops included); retries that honour Retry-After; and a per-host circuit breaker.
+
+Two limits come from the caller: ``Client.stop`` (set by a signal handler) cuts the request in
+flight within STOP_POLL, and ``get(cutoff=...)`` (a run's time budget) starts no request, retry,
+hop or wait after the cutoff and ends each attempt at it. Every message of a FetchError leaving
+``get()`` is one clean, bounded line, whatever a server put in its headers.
 """
 
 from __future__ import annotations
@@ -29,12 +34,12 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from ipnews import __version__
-from ipnews.article import utcnow
+from ipnews.article import CONTROLS, clean_line, utcnow
 from ipnews.errors import FetchError, PermanentError, TransientError, UsageError
 from ipnews.urls import looks_like_trap
 
@@ -48,14 +53,28 @@ ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB, and no more t
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
-# Failures that say nothing about the host's health, so they never open its circuit.
-_PAGE_FAULTS = frozenset({"not_found", "gone", "not_html", "too_large", "robots", "bad_url",
-                          "interrupted", "ssrf_refused", "offsite_redirect", "bad_redirect",
-                          "redirect_loop"})
+# Failures that say nothing about the host's health, so they never open its circuit: the
+# page's own faults (an answer that came whole but is of no use), our refusals, and the
+# run's own limits. (A body that is corrupt within its framing is a _BodyFault, and a 4xx
+# other than _HOST_STATUSES is about the page too: see _counts_against_host.)
+_PAGE_FAULTS = frozenset({"not_found", "gone", "not_html", "too_large", "bad_encoding",
+                          "robots", "bad_url", "interrupted", "time_budget", "ssrf_refused",
+                          "offsite_redirect", "bad_redirect", "redirect_loop"})
+# The 4xx answers that are about us rather than the page: a host that forbids us (a WAF
+# answers 403 to every page), times us out or rate-limits us.
+_HOST_STATUSES = frozenset({403, 408, 429})
 # A server that timed out or spoke garbage once is unlikely to do better at once: one retry.
 _ONE_RETRY = frozenset({"protocol_error", "timeout"})
 _LOCATION = "x-ipnews-location"  # where _hide_location puts a response's Location
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# How soon a stop (a signal) is noticed while a request is in flight: the watchdog cannot
+# wait on the caller's Event and on its own request's end at once, so it looks this often.
+STOP_POLL = 0.1
+QUOTE_MAX = 200  # characters of one piece of server text (a Location...) in a message
+MESSAGE_MAX = 500  # characters of a whole FetchError message
+# What a refused private address is told: the one setting that exempts a host (cli.py adds
+# each source's base_url to Settings.allow_private, and the URL a user types to `extract`).
+_PRIVATE_HINT = "only a [sources.NAME] base_url may point at one"
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never global
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
@@ -129,6 +148,30 @@ class _DeadlineExceeded(TransientError):
         super().__init__(message, "timeout", url=url)
 
 
+class _BodyFault(TransientError):
+    """A body that arrived whole by its framing but whose compressed stream is corrupt or
+    cut short: that page's fault, so it is retried but never opens the host's circuit (a
+    connection that broke off is a plain TransientError, and says the host is unwell)."""
+
+
+def _interrupted() -> FetchError:
+    return FetchError("interrupted", "interrupted")
+
+
+def _quote(text: str, limit: int = QUOTE_MAX) -> str:
+    """Server-supplied text as a message may show it: one line, without the control and
+    bidi characters that would rewrite a terminal or reorder what is read, and bounded."""
+    text = clean_line(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _counts_against_host(exc: FetchError) -> bool:
+    """Whether a failure says the host is unwell, so that it counts toward its breaker."""
+    if exc.kind in _PAGE_FAULTS or isinstance(exc, _BodyFault):
+        return False
+    return exc.status is None or not 400 <= exc.status < 500 or exc.status in _HOST_STATUSES
+
+
 # --- decompression with caps -------------------------------------------------------------
 class _Decoder:
     """Content-Encoding decoder whose output is produced in bounded steps and counted.
@@ -184,7 +227,7 @@ class _Decoder:
                 while not self.full and not self._brotli.can_accept_more_data():
                     out.append(self._count(self._brotli.process(b"", output_buffer_limit=CHUNK)))
             except brotli.error as exc:
-                raise TransientError(f"corrupt brotli body: {exc}", "protocol_error") from exc
+                raise _BodyFault(f"corrupt brotli body: {exc}", "protocol_error") from exc
             return out
         return [self._count(data)]
 
@@ -201,11 +244,11 @@ class _Decoder:
         if self._zlib is not None:
             out += self._count(self._zlib.flush(CHUNK))
             if self._fed and not self._zlib.eof and not self.full:
-                raise TransientError("truncated compressed body (no end of stream)",
-                                     "truncated")
+                raise _BodyFault("truncated compressed body (no end of stream)",
+                                 "truncated")
         elif self._brotli is not None and self._fed and not self._brotli.is_finished() \
                 and not self.full:
-            raise TransientError("truncated brotli body (no end of stream)", "truncated")
+            raise _BodyFault("truncated brotli body (no end of stream)", "truncated")
         return out
 
 
@@ -253,7 +296,7 @@ def resolve_public(host: str, port: int) -> str:
     bad = [a for a in addresses if not is_public_address(a)]
     if not addresses or bad:
         raise PermanentError(f"refused: {host} resolves to non-public address "
-                             f"{(bad or ['none'])[0]}", "ssrf_refused")
+                             f"{(bad or ['none'])[0]}; {_PRIVATE_HINT}", "ssrf_refused")
     return addresses[0]
 
 
@@ -298,19 +341,63 @@ def _without_credentials(headers: dict[str, str]) -> dict[str, str]:
 
 
 # --- the deadline --------------------------------------------------------------------------
+class _Deadline:
+    """When one attempt at a request must end: its own deadline, capped at the caller's
+    cutoff. Which of the two it is decides what running out means."""
+
+    def __init__(self, seconds: float, cutoff: float | None) -> None:
+        self.seconds, self.cutoff = seconds, cutoff
+        self.at = self._capped(time.monotonic() + seconds)
+
+    def _capped(self, at: float) -> float:
+        return at if self.cutoff is None else min(at, self.cutoff)
+
+    def extend(self, seconds: float) -> None:
+        self.at = self._capped(self.at + seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def error(self, when: str, url: str) -> FetchError:
+        if self.cutoff is not None and self.at >= self.cutoff:
+            # The run's budget ran out, not the server's time: neither the URL's failure
+            # nor the host's, and not retried.
+            return FetchError(f"time budget reached {when}", "time_budget", url=url)
+        return _DeadlineExceeded(f"deadline exceeded ({self.seconds:g} s) {when}", url=url)
+
+
 class _Watchdog:
-    """Shuts a request's connection down when its deadline passes, in whatever phase it is
-    (TLS handshake, headers, body), so a slow-drip server cannot hold a run."""
+    """Shuts a request's connection down when its deadline passes or the caller's stop is
+    set, in whatever phase the request is (TLS handshake, headers, body): httpx's timeouts
+    are per read, and a signal handler that sets stop does not interrupt a blocking read.
 
-    def __init__(self, seconds: float, socket_of: Callable[[], tuple[int, int] | None]) -> None:
-        self.fired = False
-        self._socket_of = socket_of
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+    One thread per request, ended by cancel() at once: it waits on its own event, looking
+    at stop every STOP_POLL seconds, rather than on stop, which cancel() could not wake."""
 
-    def _fire(self) -> None:
-        self.fired = True
+    def __init__(self, deadline: float, stop: threading.Event,
+                 socket_of: Callable[[], tuple[int, int] | None]) -> None:
+        self._deadline, self._stop, self._socket_of = deadline, stop, socket_of
+        self._fired = False
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, name="ipnews-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            left = self._deadline - time.monotonic()
+            if left <= 0 or self._stop.is_set():
+                self._fired = True
+                self._shoot()
+                return
+            if self._done.wait(min(left, STOP_POLL)):
+                return
+
+    def connected(self) -> None:
+        """A connection was just made. If we fired while it was being made (a stop during
+        the TCP handshake, before its socket was known), it is shut down now."""
+        if self._fired:
+            self._shoot()
+
+    def _shoot(self) -> None:
         found = self._socket_of()
         if found is None:
             return
@@ -334,7 +421,7 @@ class _Watchdog:
                 os.close(dup)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self._done.set()
 
 
 # --- the client --------------------------------------------------------------------------
@@ -391,11 +478,15 @@ class Client:
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0 and self.stop.wait(seconds):
-            raise FetchError("interrupted", "interrupted")
+            raise _interrupted()
 
-    def _wait_turn(self, host: _Host) -> float:
-        """Wait until the host may be asked again; return how long that took."""
-        wait = max(host.next_allowed, host.last + host.delay) - time.monotonic()
+    def _wait_turn(self, host: _Host, cutoff: float | None) -> float:
+        """Wait until the host may be asked again; return how long that took. A turn that
+        would come at or after the cutoff is not waited for."""
+        until = max(host.next_allowed, host.last + host.delay)
+        if cutoff is not None and max(until, time.monotonic()) >= cutoff:
+            raise FetchError("time budget reached before the request", "time_budget")
+        wait = until - time.monotonic()
         self._sleep(wait)
         return max(0.0, wait)
 
@@ -403,11 +494,43 @@ class Client:
         allow = self.settings.allow_private
         return host in allow or f"{host}:{port}" in allow
 
+    def _vetted_address(self, host: str, port: int) -> str:
+        """The address to connect to for a host that may not be private. Each refusal names
+        the setting that would allow the request; a private IP literal is told so before
+        its port is, because allowed_ports would not help it."""
+        if _is_ip_literal(host) and not is_public_address(host):
+            raise PermanentError(f"refused: {host} is a non-public address; {_PRIVATE_HINT}",
+                                 "ssrf_refused")
+        if port not in self.settings.allowed_ports:
+            raise PermanentError(f"refused: port {port} is not in [fetch] allowed_ports "
+                                 f"{sorted(self.settings.allowed_ports)}", "ssrf_refused")
+        return resolve_public(host, port)
+
     # -- public API --
     def get(self, url: str, *, headers: dict[str, str] | None = None,
             allowed_hosts: frozenset[str] | None = None,
-            accept: tuple[str, ...] = HTML_TYPES) -> Page:
-        """GET url under every guarantee of this module; raises FetchError subclasses."""
+            accept: tuple[str, ...] = HTML_TYPES, cutoff: float | None = None) -> Page:
+        """GET url under every guarantee of this module; raises FetchError subclasses.
+
+        ``cutoff`` is a time.monotonic() instant, the end of the caller's time budget: no
+        request, retry, redirect hop or wait starts at or after it, and each attempt is cut
+        there, raising FetchError(kind="time_budget"), which is no failure of the URL or of
+        its host. A parameter rather than client state: one client serves several sources,
+        each with its own budget, and nothing is left set for the next caller.
+
+        The error's ``url`` is always the URL asked (a mirror's, when one is configured);
+        its message names any other address that failed (a redirect hop, a robots.txt)."""
+        try:
+            return self._get(url, headers or {}, allowed_hosts, accept, cutoff)
+        except FetchError as exc:
+            exc.url = url
+            # Messages quote servers (headers, Location, httpx's exception text) and reach
+            # stderr, logs and the archive: one clean line, bounded, whatever they sent.
+            exc.args = (_quote(str(exc), MESSAGE_MAX),)
+            raise
+
+    def _get(self, url: str, headers: dict[str, str], allowed_hosts: frozenset[str] | None,
+             accept: tuple[str, ...], cutoff: float | None) -> Page:
         try:
             reason = looks_like_trap(url)
             urlsplit(url).port  # noqa: B018 - raises on a port that is not a port
@@ -424,12 +547,11 @@ class Client:
             raise PermanentError(f"host {key} skipped for this run after {host.failures} "
                                  f"failures in a row: {host.reason}", "circuit_open", url=url)
         if self.settings.obey_robots:
-            self._check_robots(url, key, host)
+            self._check_robots(url, key, host, cutoff)
         try:
-            page = self._get_with_retries(url, host, headers or {}, allowed_hosts, accept)
+            page = self._get_with_retries(url, host, headers, allowed_hosts, accept, cutoff)
         except FetchError as exc:
-            exc.url = exc.url or url
-            if exc.kind not in _PAGE_FAULTS:
+            if _counts_against_host(exc):
                 host.failures += 1
                 host.reason = str(exc)
             raise
@@ -438,15 +560,16 @@ class Client:
 
     def _get_with_retries(self, url: str, host: _Host, headers: dict[str, str],
                           allowed_hosts: frozenset[str] | None,
-                          accept: tuple[str, ...] | None, *, cap: int | None = None,
-                          truncate: bool = False, robots: bool = True) -> Page:
+                          accept: tuple[str, ...] | None, cutoff: float | None, *,
+                          cap: int | None = None, truncate: bool = False,
+                          robots: bool = True) -> Page:
         attempts = self.settings.attempts
         tries: dict[str, int] = {}
         for attempt in range(1, attempts + 1):
-            self._wait_turn(host)
+            self._wait_turn(host, cutoff)
             try:
                 return self._fetch(url, headers, allowed_hosts, accept,
-                                   cap or self.settings.max_bytes, truncate, robots)
+                                   cap or self.settings.max_bytes, truncate, robots, cutoff)
             except TransientError as exc:
                 tries[exc.kind] = tries.get(exc.kind, 0) + 1
                 last = (attempt == attempts or isinstance(exc, _DeadlineExceeded)
@@ -471,9 +594,10 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _fetch(self, url: str, headers: dict[str, str], allowed_hosts: frozenset[str] | None,
-               accept: tuple[str, ...] | None, cap: int, truncate: bool, robots: bool) -> Page:
+               accept: tuple[str, ...] | None, cap: int, truncate: bool, robots: bool,
+               cutoff: float | None) -> Page:
         """One attempt: follow redirects hop by hop, then stream the body under the caps."""
-        deadline = time.monotonic() + self.settings.deadline
+        deadline = _Deadline(self.settings.deadline, cutoff)
         seen: set[str] = set()
         redirects: list[str] = []
         first = _origin(url)
@@ -486,12 +610,13 @@ class Client:
             if redirects:
                 # A hop is a request like any other: it waits its host's turn, and that
                 # wait is ours, so it does not count against the server's deadline.
-                deadline += self._wait_turn(host)
+                deadline.extend(self._wait_turn(host, cutoff))
             hop_headers = headers if _origin(current) == first else _without_credentials(headers)
             try:
                 response, watchdog = self._send(current, hop_headers, deadline)
-            except FetchError:
+            except FetchError as exc:
                 host.last = time.monotonic()  # an error answer is a request too
+                _name_hop(exc, current, url)
                 raise
             try:
                 status = response.status_code
@@ -502,8 +627,11 @@ class Client:
                                              "bad_redirect", url=url, status=status)
                     target = self._redirect_target(current, location, allowed_hosts)
                 else:
-                    return self._read(url, current, response, deadline, watchdog, accept,
-                                      redirects, cap, truncate)
+                    return self._read(url, current, response, deadline, accept, redirects,
+                                      cap, truncate)
+            except FetchError as exc:
+                _name_hop(exc, current, url)
+                raise
             finally:
                 # A redirect's body is never decoded: it may be a bomb (httpx's own
                 # redirect handling decodes it in full).
@@ -516,7 +644,7 @@ class Client:
                                      "redirect_loop", url=url)
             target_key, target_host = self._host(target)
             if robots and self.settings.obey_robots and target_key != key:
-                self._check_robots(target, target_key, target_host)
+                self._check_robots(target, target_key, target_host, cutoff)
             current = target
 
     def _redirect_target(self, current: str, location: str,
@@ -529,23 +657,28 @@ class Client:
             port = parts.port
             httpx.URL(urlunsplit(parts))  # what httpx would refuse to send, we refuse here
         except (ValueError, httpx.InvalidURL) as exc:
-            raise PermanentError(f"refusing malformed redirect {location[:200]!r}: {exc}",
-                                 "bad_redirect") from exc
+            raise PermanentError(f"refusing malformed redirect {_quote(location)!r}: "
+                                 f"{_quote(str(exc))}", "bad_redirect") from exc
         host = (parts.hostname or "").lower()
         if not host:
             raise PermanentError("refusing redirect without a host", "bad_redirect")
         if allowed_hosts is not None and host not in allowed_hosts and \
                 host.removeprefix("www.") not in allowed_hosts:
             raise PermanentError(f"offsite redirect to {host}", "offsite_redirect")
-        # user:password@ in a Location would make httpx send Basic credentials to it.
-        target = urlunsplit(parts._replace(netloc=_netloc(host, port), fragment=""))
+        # user:password@ in a Location would make httpx send Basic credentials to it. A
+        # control or bidi character in the path or query is written as httpx sends it
+        # (percent-encoded), so the URLs a Page records hold none.
+        target = CONTROLS.sub(lambda m: quote(m.group(), safe=""),
+                              urlunsplit(parts._replace(netloc=_netloc(host, port), fragment="")))
         if reason := looks_like_trap(target):
-            raise PermanentError(f"refusing redirect to {target[:200]}: {reason}",
+            raise PermanentError(f"refusing redirect to {_quote(target)}: {reason}",
                                  "bad_redirect")
         return target
 
     def _send(self, url: str, headers: dict[str, str],
-              deadline: float) -> tuple[httpx.Response, _Watchdog]:
+              deadline: _Deadline) -> tuple[httpx.Response, _Watchdog]:
+        if self.stop.is_set():  # a stop between two requests, with no wait to notice it
+            raise _interrupted()
         try:
             parts = urlsplit(url)
             port = _port(parts)
@@ -559,22 +692,17 @@ class Client:
         extra: dict[str, str] = {}
         extensions: dict[str, Any] = {}
         if not self._allowed_private(host, port):
-            if port not in self.settings.allowed_ports:
-                raise PermanentError(f"refused: port {port} is not one of "
-                                     f"{sorted(self.settings.allowed_ports)} (configure the "
-                                     "host to allow it)", "ssrf_refused", url=url)
-            address = resolve_public(host, port)
+            address = self._vetted_address(host, port)
             # Connect to the address we checked, not to a second lookup's answer (DNS
             # rebinding); Host and TLS SNI still name the site, so certificates verify.
             request_url = urlunsplit(parts._replace(netloc=_netloc(address, parts.port)))
             extra = {"Host": _netloc(host, parts.port)}
             if parts.scheme == "https":
                 extensions["sni_hostname"] = host
-        remaining = deadline - time.monotonic()
+        remaining = deadline.remaining()
         if remaining <= 0:
-            raise _DeadlineExceeded("deadline exceeded before the request", url=url)
+            raise deadline.error("before the request", url)
         origin = "{}://{}".format(*urlsplit(request_url)[:2])
-        extensions["trace"] = self._tracer(origin)
         try:
             request = self._http.build_request(
                 "GET", request_url, headers={**headers, **extra},
@@ -582,18 +710,22 @@ class Client:
                 extensions=extensions)
         except (httpx.InvalidURL, ValueError) as exc:
             raise PermanentError(f"bad URL: {exc}", "bad_url", url=url) from exc
-        watchdog = _Watchdog(remaining, lambda: self._sockets.get(origin))
-        self.requests += 1
-        if self.on_request:
-            self.on_request(url)
+        watchdog = _Watchdog(deadline.at, self.stop, lambda: self._sockets.get(origin))
+        request.extensions["trace"] = self._tracer(origin, watchdog)
         try:
+            self.requests += 1
+            if self.on_request:
+                self.on_request(url)
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             watchdog.cancel()
-            if watchdog.fired:
-                raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s) "
-                                        "before the response headers", url=url) from exc
-            raise _network_error(exc, url) from exc
+            raise (self._cut_short(deadline, "before the response headers", url)
+                   or _network_error(exc, url)) from exc
+        except BaseException:
+            # Left running, it would shoot whatever connection its origin has by then:
+            # perhaps a later request's.
+            watchdog.cancel()
+            raise
         status = response.status_code
         if status in RETRY_STATUSES or status >= 400:
             retry_after = parse_retry_after(response.headers.get("retry-after")) \
@@ -607,7 +739,17 @@ class Client:
             raise PermanentError(f"HTTP {status}", kind, url=url, status=status)
         return response, watchdog
 
-    def _tracer(self, origin: str) -> Callable[[str, dict[str, Any]], None]:
+    def _cut_short(self, deadline: _Deadline, when: str, url: str) -> FetchError | None:
+        """The error to report if the request was cut short by a stop or by its deadline
+        (the watchdog's doing, or httpx's own timeout, capped at the deadline), else None."""
+        if self.stop.is_set():
+            return _interrupted()
+        if deadline.remaining() <= 0:
+            return deadline.error(when, url)
+        return None
+
+    def _tracer(self, origin: str,
+                watchdog: _Watchdog) -> Callable[[str, dict[str, Any]], None]:
         def trace(event: str, info: dict[str, Any]) -> None:
             if event == "connection.connect_tcp.complete":
                 stream = info.get("return_value")
@@ -615,6 +757,7 @@ class Client:
                 if sock is not None:
                     with contextlib.suppress(OSError):
                         self._sockets[origin] = (sock.fileno(), os.fstat(sock.fileno()).st_ino)
+                    watchdog.connected()
         return trace
 
     @staticmethod
@@ -631,15 +774,15 @@ class Client:
                     pass
         response.close()
 
-    def _read(self, url: str, final: str, response: httpx.Response, deadline: float,
-              watchdog: _Watchdog, accept: tuple[str, ...] | None, redirects: list[str],
-              cap: int, truncate: bool) -> Page:
+    def _read(self, url: str, final: str, response: httpx.Response, deadline: _Deadline,
+              accept: tuple[str, ...] | None, redirects: list[str], cap: int,
+              truncate: bool) -> Page:
         headers = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
             return Page(url, final, 304, headers, b"", utcnow(), redirects)
         mime = headers.get("content-type", "").split(";")[0].strip().lower()
         if accept is not None and mime not in accept:
-            raise PermanentError(f"unsupported type {mime}", "not_html", url=url)
+            raise PermanentError(f"unsupported type {_quote(mime)}", "not_html", url=url)
         declared = headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > cap and not truncate:
             raise PermanentError(f"too large ({int(declared) / 2**20:.1f} MiB > "
@@ -647,18 +790,18 @@ class Client:
         codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")
                    if c.strip() and c.strip().lower() != "identity"]
         if len(codings) > 1:
-            raise PermanentError("unsupported content-encoding chain: " + ", ".join(codings),
-                                 "bad_encoding", url=url)
+            raise PermanentError("unsupported content-encoding chain: "
+                                 + _quote(", ".join(codings)), "bad_encoding", url=url)
         if codings and codings[0] not in ("gzip", "x-gzip", "deflate", "br"):
-            raise PermanentError(f"unsupported content-encoding {codings[0]}", "bad_encoding",
-                                 url=url)
+            raise PermanentError(f"unsupported content-encoding {_quote(codings[0])}",
+                                 "bad_encoding", url=url)
         decoder = _Decoder(codings[0] if codings else "identity", cap, truncate)
         received = 0
         cut = False
         parts: list[bytes] = []
         try:
-            # No chunk size: each network read comes out as it arrives, so the deadline is
-            # checked between reads (a chunk size would buffer a slow drip to 64 KiB).
+            # No chunk size: each network read comes out as it arrives, so the deadline and
+            # stop are checked between reads (a chunk size would buffer a slow drip to 64 KiB).
             for chunk in response.iter_raw():
                 received += len(chunk)
                 if received > cap:
@@ -669,54 +812,57 @@ class Client:
                 parts.extend(decoder.feed(chunk))
                 if cut or decoder.full:
                     break
-                if time.monotonic() > deadline:
-                    raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s)"
-                                            f" after {received:,} bytes", url=url)
+                if failure := self._cut_short(deadline, f"after {received:,} bytes", url):
+                    raise failure
             else:
+                # A body framed by the connection's end also ends when the watchdog shuts
+                # the connection down: that end is the cut, not the page's.
+                if failure := self._cut_short(deadline, f"after {received:,} bytes", url):
+                    raise failure
                 parts.append(decoder.finish())
         except httpx.HTTPError as exc:
-            if watchdog.fired:
-                raise _DeadlineExceeded(f"deadline exceeded ({self.settings.deadline:g} s) "
-                                        f"after {received:,} bytes", url=url) from exc
-            raise _network_error(exc, url) from exc
+            raise (self._cut_short(deadline, f"after {received:,} bytes", url)
+                   or _network_error(exc, url)) from exc
         except zlib.error as exc:
-            raise TransientError(f"corrupt compressed body: {exc}", "protocol_error",
-                                 url=url) from exc
-        except FetchError as exc:
-            exc.url = exc.url or url
-            raise
+            raise _BodyFault(f"corrupt compressed body: {exc}", "protocol_error",
+                             url=url) from exc
         return Page(url, final, response.status_code, headers, b"".join(parts), utcnow(),
                     redirects, truncated=cut or decoder.full)
 
     # -- robots.txt (RFC 9309) --
-    def _check_robots(self, url: str, key: str, host: _Host) -> None:
+    def _check_robots(self, url: str, key: str, host: _Host, cutoff: float | None) -> None:
         if host.robots is None and host.robots_error is None:
-            self._load_robots(key, host)
+            self._load_robots(key, host, cutoff)
         if host.robots_error:
             message, kind = host.robots_error
             raise PermanentError(message, kind, url=url)
         if not host.robots.can_fetch(url, self.settings.user_agent):
-            raise PermanentError("disallowed by robots.txt", "robots", url=url)
+            raise PermanentError(f"disallowed by {key}/robots.txt", "robots", url=url)
 
-    def _load_robots(self, key: str, host: _Host) -> None:
+    def _load_robots(self, key: str, host: _Host, cutoff: float | None) -> None:
         from protego import Protego
 
         try:
             # Any Content-Type: a robots.txt served as octet-stream still holds rules.
-            page = self._get_with_retries(key + "/robots.txt", host, {}, None, None,
+            page = self._get_with_retries(key + "/robots.txt", host, {}, None, None, cutoff,
                                           cap=ROBOTS_MAX_BYTES, truncate=True, robots=False)
             text = page.body.decode("utf-8", errors="replace")
             if page.truncated:
                 text = text[:text.rfind("\n") + 1]  # a rule cut in half is not a rule
         except FetchError as exc:
-            if exc.kind == "interrupted":
-                raise
+            if exc.kind in ("interrupted", "time_budget"):
+                raise  # about this run, not the host: nothing to remember
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 text = ""  # RFC 9309: a 4xx means there are no rules
+            elif exc.kind == "ssrf_refused":
+                # Our own refusal of the host (its address or port) holds for its pages
+                # too: said as itself, not as rules that could not be read.
+                host.robots_error = (str(exc), exc.kind)
+                return
             else:
                 # RFC 9309: unreachable or 5xx means complete disallow for now. The kind
                 # is the cause (unreachable, http_503...), so a run's log says why.
-                host.robots_error = (f"robots.txt unavailable ({exc})", exc.kind)
+                host.robots_error = (f"{key}/robots.txt unavailable: {exc}", exc.kind)
                 return
         robots = Protego.parse(text)
         host.robots = robots
@@ -732,6 +878,21 @@ def _hide_location(response: httpx.Response) -> None:
     if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
         response.headers[_LOCATION] = response.headers["location"]
         del response.headers["location"]
+
+
+def _name_hop(exc: FetchError, current: str, url: str) -> None:
+    """Say where a failure happened when that is not the URL asked (a redirect's target,
+    perhaps another host than the mirror or site the caller named)."""
+    if current != url:
+        exc.args = (f"redirected to {_quote(current)}: {exc}",)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -751,7 +912,7 @@ def _network_error(exc: httpx.HTTPError, url: str) -> FetchError:
         if any(isinstance(c, ssl.SSLError) for c in causes):
             return PermanentError(f"TLS handshake failed with {host}: {text}", "tls", url=url)
         if any(isinstance(c, socket.gaierror) for c in causes):
-            return TransientError(f"DNS lookup failed: {text}", "dns_error", url=url)
+            return TransientError(f"DNS lookup failed for {host}: {text}", "dns_error", url=url)
         return TransientError(f"unreachable: {text}", "unreachable", url=url)
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"timeout: {type(exc).__name__}", "timeout", url=url)
