@@ -29,6 +29,12 @@ FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": 
 # Zero would make every request or page fail; delay, backoff and breaker may be 0.
 POSITIVE = {"timeout", "deadline", "max_bytes", "attempts", "max_pages", "extract_timeout",
             "time_budget", "max_retry_after"}
+# Upper bounds where a larger value is a mistake that would hang or crash a run (a delay
+# of 1e11 s overflowed the sleep; a day between two requests is already absurd).
+MAXIMUM = {"delay": 86_400, "timeout": 86_400, "deadline": 86_400, "backoff": 86_400,
+           "max_retry_after": 86_400, "extract_timeout": 86_400, "time_budget": 10**7,
+           "attempts": 100}
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; refuse to parse a megabyte
 
 
 def default_config_path() -> Path:
@@ -62,9 +68,16 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
             raise UsageError(f"config file not found: {cfg_path}")
         return Config()
     try:
-        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        with open(cfg_path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise UsageError(f"config file too large: {cfg_path} (over 1 MiB)")
+        data = tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"cannot read config {cfg_path}: {exc}") from exc
+    except RecursionError:
+        # tomllib recurses once per nesting level: 5,000 nested arrays exhaust the stack.
+        raise UsageError(f"cannot read config {cfg_path}: nested too deeply") from None
     config = Config(path=cfg_path)
     if not strict:
         db = data.get("archive", {}).get("db") if isinstance(data.get("archive"), dict) else None
@@ -97,6 +110,8 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
             raise UsageError(f"{cfg_path}: fetch.user_agent must be printable ASCII")
         if key in POSITIVE and value <= 0:
             raise UsageError(f"{cfg_path}: fetch.{key} must be more than 0")
+        if key in MAXIMUM and value > MAXIMUM[key]:
+            raise UsageError(f"{cfg_path}: fetch.{key} must be at most {MAXIMUM[key]:,}")
         if kind is list:
             if not all(isinstance(v, int) and 0 < v < 65536 for v in value):
                 raise UsageError(f"{cfg_path}: fetch.{key} must be a list of port numbers")
@@ -117,8 +132,37 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
 
 
 def resolve_db(option: str | None, config: Config) -> Path:
+    """The archive's real path: symlinks resolved, so that the lock and the files beside
+    the archive belong to the file itself, whatever name it was reached by."""
     if option:
-        return Path(option).expanduser()
-    if env := os.environ.get("IPNEWS_DB"):
-        return Path(env).expanduser()
-    return config.db or default_db_path()
+        path = Path(option).expanduser()
+    elif env := os.environ.get("IPNEWS_DB"):
+        path = Path(env).expanduser()
+    else:
+        path = config.db or default_db_path()
+    check_db_name(str(path))
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"unusable database path {str(path)!r}: {exc}") from exc
+
+
+def check_db_name(name: str) -> None:
+    """Only a real file path names an archive: SQLite would take ":memory:" or a
+    "file:...?mode=memory" URI for a database that vanishes when the run ends."""
+    shown = repr(name)[1:-1]
+    if not name.strip() or name == ":memory:" or name.lower().startswith("file:"):
+        raise UsageError(f"database path {shown!r} is not a file path (give the path of a "
+                         "file, e.g. ~/ipnews.db)")
+    if "\x00" in name:
+        raise UsageError(f"database path {shown!r} contains a NUL character")
+    try:
+        encoded = os.fsencode(name)
+        encoded.decode("utf-8")
+    except UnicodeError:
+        raise UsageError(f"database path {shown!r} is not valid UTF-8 (SQLite needs a "
+                         "UTF-8 file name)") from None
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > 255:
+        raise UsageError(f"database path has a name of {longest} bytes (at most 255): "
+                         f"{shown[:80]}...")

@@ -13,19 +13,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ipnews.errors import LockedError, StorageError
+from ipnews.files import beside, open_regular
 
 
 class RunLock:
     def __init__(self, db_path: Path) -> None:
-        self.path = db_path.with_name(db_path.name + ".lock")
+        # The caller passes the archive's real path, so that two names for one file (a
+        # symlink, a relative path) take one lock.
+        self.path = beside(db_path, ".lock")
         self._fd: int | None = None
 
     def acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise StorageError(f"cannot create lock file {self.path}: {exc.strerror}") from exc
+        fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,14 +28,19 @@ from urllib.parse import quote
 from ipnews import __version__
 from ipnews.article import CJK, Article, clean_line, utcnow
 from ipnews.errors import DiskFullError, StorageError, UsageError
+from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
 RETRY_AFTER = timedelta(days=7)
 FTS_COLUMNS = ("title", "summary", "body")
 BUSY_TIMEOUT_MS = 10_000
+# Every table the schema creates: a file that has user_version set but lacks one of them
+# was not made by ipnews, whatever it claims.
+TABLES = frozenset({"articles", "articles_fts", "article_urls", "versions", "captures", "runs",
+                    "fetch_log", "url_status", "migrations"})
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -49,6 +55,11 @@ def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
             f"database appears corrupt: {path} ({msg}); not modified. Restore a backup or "
             f'try: sqlite3 {path} ".recover"')
     if "readonly" in msg or "read-only" in msg:
+        if beside(path, "-journal").exists():
+            return StorageError(
+                f"database is read-only: {path} ({msg}), and a write was interrupted there: "
+                "SQLite must roll back its journal before the file can be read; run any "
+                "ipnews command with write access to it")
         return StorageError(f"database is read-only: {path} ({msg})")
     if "unable to open" in msg:
         return StorageError(f"cannot open database {path}: {msg}")
@@ -66,17 +77,37 @@ def storage_errors(path: Path) -> Iterator[None]:
 
 
 # --- opening ----------------------------------------------------------------------------
+def _text(value: bytes) -> str:
+    """Text as stored, even when another tool wrote bytes that are not UTF-8: one bad
+    title must not make every command that reads it fail."""
+    return value.decode("utf-8", "replace")
+
+
 def _connect(path: Path, readonly: bool, create: bool = True) -> sqlite3.Connection:
-    if readonly or not create:
-        mode = "ro" if readonly else "rw"
-        uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None,
-                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False)
+    # Always a URI naming the absolute path: a plain string ":memory:" or "file:...?mode=
+    # memory" would otherwise open a database that vanishes when the run ends.
+    mode = "ro" if readonly else ("rwc" if create else "rw")
+    if readonly and _hot_journal(path):
+        # A writer killed inside COMMIT leaves a hot journal that the next connection must
+        # roll back before reading, which a read-only connection cannot do. Reading
+        # through a read-write connection lets SQLite repair the file; query_only keeps
+        # this connection from writing anything else.
+        mode = "rw"
+    uri = f"file:{quote(str(path.absolute()))}?mode={mode}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                           timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.text_factory = _text
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+def _hot_journal(path: Path) -> bool:
+    try:
+        return os.lstat(beside(path, "-journal")).st_size > 0
+    except OSError:
+        return False
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -98,6 +129,20 @@ def check_path(path: Path) -> None:
         raise StorageError(f"database path is not a regular file: {path}")
 
 
+def check_sidecars(path: Path) -> None:
+    """Before writing: every file that ipnews or SQLite writes beside the archive must be
+    absent or a regular file, so that no write goes through a planted link."""
+    for suffix in (".verified", ".lock", *SQLITE_SIDECARS):
+        refuse_odd_file(beside(path, suffix))
+
+
+def _check_tables(path: Path, tables: set[str]) -> None:
+    missing = sorted(TABLES - tables)
+    if missing:
+        raise StorageError(f"not an ipnews database (it has no table {missing[0]}): {path}; "
+                           "not modified")
+
+
 def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
     """A read-only connection. Never creates a file: a missing archive is an error.
     for_check: read-write but never creating, because FTS5's integrity-check is written as
@@ -110,11 +155,15 @@ def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
         version = _user_version(conn)
     _check_version(path, version)
     with storage_errors(path):
-        has_articles = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'articles'").fetchone()
-    if version == 0 or not has_articles:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    if version == 0 or "articles" not in tables:
         conn.close()
         raise StorageError(f"not an ipnews database: {path}")
+    try:
+        _check_tables(path, tables)
+    except StorageError:
+        conn.close()
+        raise
     return conn
 
 
@@ -123,7 +172,7 @@ def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
 # exactly as our last writer left it (size and mtime recorded in <db>.verified): then its
 # pages are the ones we checked or wrote, and a nightly run does not read gigabytes.
 def _marker(path: Path) -> Path:
-    return path.with_name(path.name + ".verified")
+    return beside(path, ".verified")
 
 
 def _stamp(path: Path) -> str:
@@ -133,14 +182,14 @@ def _stamp(path: Path) -> str:
 
 def _verified(path: Path) -> bool:
     try:
-        return _marker(path).read_text(encoding="ascii") == _stamp(path)
-    except (OSError, UnicodeDecodeError):
+        return read_small(_marker(path), 200) == _stamp(path).encode("ascii")
+    except OSError:
         return False
 
 
 def _mark_verified(path: Path) -> None:
-    with contextlib.suppress(OSError):  # a missing marker only costs a quick_check
-        _marker(path).write_text(_stamp(path), encoding="ascii")
+    with contextlib.suppress(OSError, StorageError):  # no marker only costs a quick_check
+        write_atomic(_marker(path), _stamp(path).encode("ascii"))
 
 
 def _quick_check(path: Path) -> None:
@@ -152,9 +201,16 @@ def _quick_check(path: Path) -> None:
             probe.close()
     if result != ["ok"]:
         raise StorageError(
-            f"database appears corrupt: {path} ({result[0].splitlines()[0]}); not modified. "
-            "Restore a "
-            f'backup or try: sqlite3 {path} ".recover"')
+            f"database appears corrupt: {path} ({_first_problem(result)}); not modified. "
+            f'Restore a backup or try: sqlite3 {path} ".recover"')
+
+
+def _first_problem(result: list[str]) -> str:
+    """The first line of quick_check's report that names a problem: its first line is
+    often only the header "*** in database main ***"."""
+    lines = [line for r in result for line in r.splitlines()]
+    return next((line for line in lines if line and not line.startswith("*** in database")),
+                lines[0] if lines else "unknown problem")
 
 
 # --- migrations -------------------------------------------------------------------------
@@ -214,8 +270,15 @@ def _migration_1(db: Any) -> None:
     }, pk="url", not_null={"source", "status", "first_seen", "last_seen"})
 
 
+def _migration_2(db: Any) -> None:
+    """url_status.checked_with: the decoder and term list that judged a story "not about
+    IP". A story skipped by an older decoder or list is judged again, not lost for good."""
+    db["url_status"].add_column("checked_with", str)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
+    (2, "url_status.checked_with", _migration_2),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -279,6 +342,9 @@ class Archive:
         self.db = sqlite_utils.Database(conn)
         self.keep_raw = keep_raw
         self.verified = True  # on close, record the file as checked unless a write failed
+        # What judged a story "not about IP" (decoder and term list versions), set by the
+        # pipeline: a skip judged by anything else is judged again.
+        self.checked_with: str | None = None
         self._crash_after = int(os.environ.get("IPNEWS_TEST_CRASH_AFTER", "0") or 0)
         self._steps = 0
 
@@ -286,6 +352,7 @@ class Archive:
     def open(cls, path: Path, keep_raw: bool = True) -> Archive:
         """Open or create the archive, refusing corrupt or newer files before writing."""
         check_path(path)
+        check_sidecars(path)
         if path.exists() and path.stat().st_size > 0:
             # Look before writing: a file we must refuse stays byte-identical.
             with storage_errors(path):
@@ -300,16 +367,23 @@ class Archive:
             if version == 0 and tables:
                 raise StorageError(f"not an ipnews database (it has other tables): {path}; "
                                    "not modified")
+            if version:
+                _check_tables(path, tables)
             if not _verified(path):
                 _quick_check(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from exc
         with storage_errors(path):
             conn = _connect(path, readonly=False)
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA foreign_keys = ON")
             archive = cls(path, conn, keep_raw)
             _migrate(conn, archive.db, path)
+            # The caller holds the run lock: a run still marked running died unfinished.
+            conn.execute("UPDATE runs SET status = 'crashed' WHERE status = 'running'")
         return archive
 
     def close(self) -> None:
@@ -357,9 +431,19 @@ class Archive:
                     found[url] = "same_text" if kind == "same_text" else "canonical"
                 for url, status in self.conn.execute(
                         f"SELECT url, status FROM url_status WHERE url IN ({marks}) AND "
-                        f"(status IN {PERMANENT} OR last_seen >= ?)", [*chunk, expired]):
+                        "(status = 'gone' OR (status = 'skipped' AND checked_with IS ?) OR "
+                        "(status NOT IN ('gone', 'skipped') AND last_seen >= ?))",
+                        [*chunk, self.checked_with, expired]):
                     found.setdefault(url, status)
         return found
+
+    def stale_skips(self, source: str, limit: int) -> list[str]:
+        """Stories of a source judged "not about IP" by an older decoder or term list,
+        newest first: they are fetched and judged again, whatever page they sit on."""
+        return [u for (u,) in self.conn.execute(
+            "SELECT url FROM url_status WHERE source = ? AND status = 'skipped' AND "
+            "checked_with IS NOT ? ORDER BY first_seen DESC LIMIT ?",
+            (source, self.checked_with, limit))]
 
     def pending_urls(self, source: str, settled: set[str]) -> set[str]:
         """URLs of a source whose last attempt failed for a reason not in settled."""
@@ -401,19 +485,25 @@ class Archive:
     # -- runs and logs --
     def start_run(self, source: str) -> int:
         with self.transaction():
-            # We hold the run lock, so a run still marked running died without finishing.
-            self.conn.execute("UPDATE runs SET status = 'crashed' WHERE status = 'running'")
             return self.db["runs"].insert({
                 "source": source, "started_at": utcnow(), "status": "running",
                 "ipnews_version": __version__,
             }).last_pk
 
     def finish_run(self, run_id: int, **fields: Any) -> None:
+        """Record how a run ended. A run that failed because another program held the
+        file busy tries again for a while: its row must not stay 'running'."""
         if "errors" in fields:
             fields["errors"] = json.dumps(fields["errors"][:50], ensure_ascii=False)
         fields["finished_at"] = utcnow()
-        with self.transaction():
-            self.db["runs"].update(run_id, fields)
+        for attempt in range(3):
+            try:
+                with self.transaction():
+                    self.db["runs"].update(run_id, fields)
+                return
+            except StorageError as exc:
+                if attempt == 2 or "busy" not in str(exc):
+                    raise
 
     def record(self, run_id: int | None, source: str, url: str, outcome: str,
                detail: str | None = None, remember: bool = False) -> None:
@@ -424,12 +514,13 @@ class Archive:
             self.db["fetch_log"].insert({"run_id": run_id, "source": source, "url": url,
                                          "outcome": outcome, "detail": detail, "at": now})
             if remember:
+                checked = self.checked_with if outcome == "skipped" else None
                 self.conn.execute(
-                    "INSERT INTO url_status (url, source, status, detail, first_seen, last_seen)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+                    "INSERT INTO url_status (url, source, status, detail, first_seen, last_seen,"
+                    " checked_with) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
                     " status = excluded.status, detail = excluded.detail,"
-                    " last_seen = excluded.last_seen",
-                    (url, source, outcome, detail, now, now))
+                    " last_seen = excluded.last_seen, checked_with = excluded.checked_with",
+                    (url, source, outcome, detail, now, now, checked))
 
     # -- saving --
     def _insert_capture(self, capture: Capture | None, run_id: int | None) -> int | None:
@@ -591,13 +682,27 @@ class Query:
     like: tuple[str, ...]
 
 
+# What a query may ask: far more than anyone types, far less than makes SQLite work for a
+# minute (2,000 repeated words took 3 s, 15,000 over 60 s; 40,000 Chinese characters
+# overflow SQLite's LIKE pattern limit).
+MAX_QUERY_CHARS = 1_000
+MAX_QUERY_TERMS = 40
+SEARCH_TIMEOUT = 20.0  # seconds of SQLite work for one search
+
+
 def build_query(text: str, raw: bool = False) -> Query:
     """Turn user text into a safe query. Plain words are literal (each quoted for FTS5,
     "quoted phrases" kept as phrases, a trailing * as a prefix); raw=True passes FTS5
     syntax through unchanged and leaves syntax errors to be reported by the caller."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise UsageError(f"query too long ({len(text):,} characters; at most "
+                         f"{MAX_QUERY_CHARS:,})")
     text = "".join(ch for ch in text if ch.isprintable() or ch == " ")
     if not text.strip():
         raise UsageError("empty query: give at least one word to search for")
+    if len(text.split()) > MAX_QUERY_TERMS:
+        raise UsageError(f"too many words in the query ({len(text.split())}; at most "
+                         f"{MAX_QUERY_TERMS})")
     if raw:
         return Query(text, ())
     fts_terms: list[str] = []
@@ -615,7 +720,37 @@ def build_query(text: str, raw: bool = False) -> Query:
     if not fts_terms and not like:
         raise UsageError(f"nothing to search for in {text.strip()!r}: give words, not only "
                          "punctuation")
+    # A word given twice asks nothing more: the same term twice only doubles the work.
+    fts_terms, like = list(dict.fromkeys(fts_terms)), list(dict.fromkeys(like))
     return Query(" ".join(fts_terms) or None, tuple(like))
+
+
+@contextmanager
+def _bounded(conn: sqlite3.Connection, seconds: float = SEARCH_TIMEOUT) -> Iterator[None]:
+    """Let a query be stopped: by its time limit (a usage error) or by Ctrl-C. SQLite
+    runs a query in C, where Python's signal handlers cannot run; the progress handler
+    gives them a turn every few thousand steps. Python's KeyboardInterrupt, raised there,
+    is swallowed by sqlite3, which aborts the query as "interrupted": raised again here."""
+    deadline = time.monotonic() + seconds
+    expired = False
+
+    def check() -> int:
+        nonlocal expired
+        expired = time.monotonic() > deadline
+        return expired
+
+    conn.set_progress_handler(check, 10_000)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc) != "interrupted":
+            raise
+        if expired:
+            raise UsageError(f"the search took longer than {seconds:g} s; narrow it (fewer "
+                             "or rarer words, --source, --since)") from exc
+        raise KeyboardInterrupt from exc
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def _escape_like(term: str) -> str:
@@ -673,7 +808,8 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
     extra = "".join(f" AND {w}" for w in where)
     if query.fts:
         try:
-            floor = _common_floor(conn, query.fts)
+            with _bounded(conn):
+                floor = _common_floor(conn, query.fts)
         except sqlite3.OperationalError:
             floor = None  # a syntax error: let the main query report it
         except sqlite3.DatabaseError as exc:
@@ -712,12 +848,13 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                + " ORDER BY a.published_at DESC, a.id DESC LIMIT ?")
         params = [*params, limit]
     try:
-        cursor = conn.execute(sql, params)
-        rows = [_row(cursor, r) for r in cursor.fetchall()]
-        if query.fts and floor is not None and sort == "relevance" and len(rows) < limit:
-            # The filters left too few of the newest matches: rank them all after all.
-            cursor = conn.execute(*ranked(False))
+        with _bounded(conn):
+            cursor = conn.execute(sql, params)
             rows = [_row(cursor, r) for r in cursor.fetchall()]
+            if query.fts and floor is not None and sort == "relevance" and len(rows) < limit:
+                # The filters left too few of the newest matches: rank them all after all.
+                cursor = conn.execute(*ranked(False))
+                rows = [_row(cursor, r) for r in cursor.fetchall()]
     except sqlite3.OperationalError as exc:
         msg = str(exc)
         if raw and "no such table" not in msg and "locked" not in msg:
@@ -850,9 +987,13 @@ def source_stats(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     return stats
 
 
-def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
-    """SQLite's integrity check, FTS5's, and the article/index row counts; [] when sound."""
-    problems = []
+def integrity_problems(conn: sqlite3.Connection, path: Path,
+                       notes: list[str] | None = None) -> list[str]:
+    """SQLite's integrity check, FTS5's, the article/index row counts, the captures'
+    digests and the text encoding; [] when sound. What could not be checked, and why, is
+    appended to notes."""
+    problems: list[str] = []
+    notes = [] if notes is None else notes
     try:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
@@ -860,15 +1001,20 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         try:
             conn.execute("BEGIN IMMEDIATE")  # waits out a running fetch (busy_timeout)
         except sqlite3.OperationalError as exc:
-            problems.append(f"fts index not checked: {exc} (is a fetch running, or is the "
-                            "file read-only?)")
+            problems.append(f"fts index not checked: {exc} (is a fetch running?)")
         else:
             try:
                 conn.execute("INSERT INTO articles_fts(articles_fts, rank) "
                              "VALUES('integrity-check', 1)")
             except sqlite3.DatabaseError as exc:
-                problems.append(f"fts index out of step with articles ({exc}); rebuild it "
-                                f"with: sqlite-utils rebuild-fts {path} articles")
+                if "readonly" in str(exc):
+                    # FTS5 runs its structural check as a write: a file on a read-only
+                    # mount can only have its row counts compared (below).
+                    notes.append("fts index: structure not checked, the file is read-only "
+                                 "(its row counts are checked)")
+                else:
+                    problems.append(f"fts index out of step with articles ({exc}); rebuild "
+                                    f"it with: sqlite-utils rebuild-fts {path} articles")
             finally:
                 conn.execute("ROLLBACK")
         # count(*) on articles_fts would read the content table; docsize is the index's own.
@@ -890,13 +1036,47 @@ def integrity_problems(conn: sqlite3.Connection, path: Path) -> list[str]:
         ).fetchone()[0]
         if dangling:
             problems.append(f"article_urls: {dangling} rows point to no article")
+        problems.extend(_not_utf8(conn))
     except sqlite3.DatabaseError as exc:
         problems.append(str(_storage_error(path, exc)))
     return problems
 
 
+TEXT_COLUMNS = {
+    "articles": ("source", "url", "title", "published_at", "authors", "wire_source", "editor",
+                 "section", "summary", "tags", "language", "body", "extraction", "flags"),
+    "versions": ("title", "summary", "body"),
+    "article_urls": ("url", "listing_title"),
+}
+
+
+def _not_utf8(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
+    """Text another tool wrote as bytes that are not UTF-8: readers show it with U+FFFD,
+    so only a check can tell the stored text is not what was written."""
+    found: list[str] = []
+    factory = conn.text_factory
+    conn.text_factory = bytes
+    try:
+        for table, columns in TEXT_COLUMNS.items():
+            cursor = conn.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}")
+            for rowid, *values in cursor:
+                for column, value in zip(columns, values, strict=True):
+                    if isinstance(value, bytes):
+                        try:
+                            value.decode("utf-8")
+                        except UnicodeDecodeError:
+                            found.append(f"{table}: row {rowid} has {column} that is not valid "
+                                         "UTF-8 (written by another program?)")
+                            if len(found) >= limit:
+                                return found
+    finally:
+        conn.text_factory = factory
+    return found
+
+
 def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
-    """A consistent copy through SQLite's backup API, written beside dest then renamed."""
+    """A consistent copy through SQLite's backup API, written beside dest under a fresh
+    name (O_EXCL: never a planted file), synced, then renamed over dest."""
     import tempfile
 
     try:
@@ -906,17 +1086,23 @@ def backup_to(conn: sqlite3.Connection, dest: Path, path: Path) -> None:
     os.close(fd)
     tmp = Path(name)
     try:
-        target = sqlite3.connect(tmp)
+        target = sqlite3.connect(f"file:{quote(str(tmp.absolute()))}?mode=rw", uri=True)
         try:
+            # The copy is private until renamed: a journal would only leave litter behind
+            # if the copy failed.
+            target.execute("PRAGMA journal_mode = OFF")
             conn.backup(target)
         finally:
             target.close()
+        with open(tmp, "rb+") as written:
+            os.fsync(written.fileno())
         os.replace(tmp, dest)
     except sqlite3.Error as exc:
-        tmp.unlink(missing_ok=True)
         if "disk" in str(exc) or "readonly" in str(exc) or "unable to open" in str(exc):
             raise StorageError(f"cannot write backup {dest}: {exc}") from exc
         raise _storage_error(path, exc) from exc
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise StorageError(f"cannot write backup {dest}: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+        beside(tmp, "-journal").unlink(missing_ok=True)
