@@ -21,6 +21,7 @@ from ipnews import __version__
 from ipnews.errors import (
     EXIT_BUG,
     EXIT_OK,
+    EXIT_OUTAGE,
     EXIT_PARTIAL,
     EXIT_STORAGE,
     EXIT_USAGE,
@@ -76,12 +77,29 @@ def _setup(config_option: str | None, db_option: str | None, verbose: int = 0,
     level = logging.DEBUG if _DEBUG else (logging.ERROR if quiet else
                                            logging.INFO if verbose else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_SafeFormatter("%(message)s"))
     root = logging.getLogger("ipnews")
     root.handlers[:] = [handler]
     root.setLevel(level)
     config = load_config(config_option, strict=strict)
     return config, resolve_db(db_option, config)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines quote servers and pages (URLs, headers, titles): no control character
+    from them may reach the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ipnews.formats import safe
+
+        return safe(super().format(record), one_line=True)
+
+
+def _say(message: str) -> None:
+    """One line for people on stderr, cleaned of control characters."""
+    from ipnews.formats import safe
+
+    click.echo(safe(message, one_line=True), err=True)
 
 
 def _fields(fields: str | None, available: Iterable[str]) -> list[str] | None:
@@ -115,12 +133,12 @@ def _reader_may_leave() -> Any:
         yield
         sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
 
 
 def _short_time(value: str | None) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM' for a table cell."""
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM' for a table cell (its column says the
+    zone: runs are recorded in UTC, articles in Shanghai time)."""
     return (value or "")[:16].replace("T", " ")
 
 
@@ -145,8 +163,16 @@ def _check_date(value: str | None, name: str) -> str | None:
 
     try:
         return iso_shanghai(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise UsageError(f"{name}: {exc}") from exc
+    except (ValueError, OverflowError) as exc:  # 0001-01-01T00:00+08:00 is before year 1
+        raise UsageError(f"{name}: {exc} ({value!r})") from exc
+
+
+def _finite(value: float | None, name: str) -> float | None:
+    import math
+
+    if value is not None and not math.isfinite(value):  # FloatRange lets nan through
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=name)
+    return value
 
 
 def _check_source(value: str | None) -> str | None:
@@ -192,6 +218,7 @@ def cli() -> None:
 @click.option("--max-pages", type=click.IntRange(1), metavar="N",
               help="At most N listing pages per section (default 10, --full: no limit).")
 @click.option("--delay", type=click.FloatRange(0, 3600), metavar="SECONDS",
+              callback=lambda _ctx, _param, value: _finite(value, "--delay"),
               help="Seconds between requests to one host (default 1).")
 @click.option("-v", "--verbose", count=True, help="List skipped stories and more.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
@@ -210,20 +237,19 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         ipnews fetch                 # all sources, from cron
         ipnews fetch shine --full    # backfill SHINE's whole history
     """
-    import threading
-
     from ipnews.client import Client
     from ipnews.lock import RunLock
-    from ipnews.pipeline import Fetcher, Options
-    from ipnews.store import Archive, check_path
+    from ipnews.pipeline import Fetcher, Options, Stop
+    from ipnews.store import Archive, check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, verbose, quiet)
     sources = _build_sources(config, source_names)
     settings = _client_settings(config, sources, delay)
-    stop = threading.Event()
+    stop = Stop()
     reports = []
     check_path(db)  # before the lock file is made beside it
+    check_sidecars(db)
     with contextlib.ExitStack() as stack:
         stack.enter_context(RunLock(db))
         archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
@@ -238,10 +264,11 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
                           time_budget=config.fetch.get("time_budget"))
         fetcher = Fetcher(archive, client, options, stop=stop, progress=progress,
                           extractor=extractor)
-        stack.enter_context(_SignalHandlers(fetcher, stop))
+        stack.enter_context(_SignalHandlers(stop))
         try:
             for source in sources:
                 reports.append(fetcher.run_source(source))
+            fetcher.check_stop()  # a signal during the last request still interrupts
         except Interrupted as exc:
             _clear_progress(progress)
             click.echo(f"interrupted: {fetcher.saved} articles saved before the signal; "
@@ -252,15 +279,19 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
             raise type(exc)(f"{exc}; {fetcher.saved} articles saved in this run before it, "
                             "and they are intact") from exc
     failed = [r for r in reports if r.status != "ok"]
+    outage = bool(reports) and all(r.status == "failed" for r in reports)
     for r in reports:
         if not quiet or r.status != "ok":
-            click.echo(r.summary(), err=True)
+            _say(r.summary())
         if not verbose and r.status != "ok":  # with -v they were logged as they happened
             for error in r.errors[:10]:
-                click.echo(f"  {error}", err=True)
+                _say(f"  {error}")
             if len(r.errors) > 10:
-                click.echo(f"  ... and {len(r.errors) - 10} more (all in `ipnews runs --json`)",
-                           err=True)
+                _say(f"  ... and {len(r.errors) - 10} more (all in `ipnews runs --json`)")
+    if outage:
+        click.echo("nothing could be fetched: every source failed (is the network down?)",
+                   err=True)
+        raise click.exceptions.Exit(EXIT_OUTAGE)
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -289,7 +320,34 @@ def _build_sources(config: Any, names: tuple[str, ...]) -> list[Any]:
     return sources
 
 
-def _client_settings(config: Any, sources: list[Any], delay: float | None) -> Any:
+MAX_PAGE_BYTES = 10 * 1024 * 1024  # the client's default cap on a response, for files too
+
+
+def _read_page_file(path: Path, cap: int) -> bytes:
+    """A saved page, under the same cap as a download: /dev/zero or a FIFO must not
+    grow without limit or block."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"cannot read {path}: not a regular file")
+        try:
+            body = f.read(cap + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(body) > cap:
+        raise UsageError(f"{path} is larger than {cap:,} bytes (fetch.max_bytes)")
+    return body
+
+
+def _client_settings(config: Any, sources: list[Any], delay: float | None,
+                     typed: str | None = None) -> Any:
+    """typed: a URL the user gave on the command line, which may be fetched from its own
+    host and port even if private (redirects elsewhere are still checked)."""
     from urllib.parse import urlsplit
 
     from ipnews.client import Settings
@@ -302,10 +360,14 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None) -> An
     # A base_url the user configured may be a private address (a local mirror, a proxy):
     # that host, and only that host and port, is exempt from the public-address check.
     allow = set()
-    for source in sources:
-        if source.base_url != source.home:
-            parts = urlsplit(source.base_url)
-            allow.add(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+    bases = [s.base_url for s in sources if s.base_url != s.home]
+    for base in [*bases, *([typed] if typed else [])]:
+        try:
+            parts = urlsplit(base)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise UsageError(f"bad URL {base!r}: {exc}") from exc
+        allow.add(f"{(parts.hostname or '').lower()}:{port}")
     return Settings(**fetch, allow_private=frozenset(allow))
 
 
@@ -329,16 +391,17 @@ def _clear_progress(progress: Callable[[str], None] | None) -> None:
 
 
 class _SignalHandlers:
-    """SIGINT and SIGTERM stop the run between two articles; a second one stops at once
-    (still safe: every article is its own transaction)."""
+    """SIGINT and SIGTERM stop the run between two articles (the client also drops a
+    request in flight); a second one stops at once (still safe: every article is its own
+    transaction)."""
 
-    def __init__(self, fetcher: Any, stop: Any) -> None:
-        self.fetcher, self.stop, self.previous = fetcher, stop, {}
+    def __init__(self, stop: Any) -> None:
+        self.stop, self.previous = stop, {}
 
     def handle(self, signum: int, _frame: Any) -> None:
         if self.stop.is_set():
             raise Interrupted(signum)
-        self.fetcher.signal = signum
+        self.stop.signum = signum
         self.stop.set()
 
     def __enter__(self) -> None:
@@ -424,6 +487,9 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
     try:
         records, missing = [], []
         for key in keys:
+            if not _encodable(key):  # bytes that are not UTF-8 name no article
+                missing.append(key)
+                continue
             record = get_article(conn, key) or next(
                 filter(None, (get_article(conn, k) for k in _spellings(key))), None)
             (records.append(record) if record else missing.append(key))
@@ -440,7 +506,20 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
     else:
         _emit(records, fmt, wanted, available=(*ARTICLE_FIELDS, "urls", "versions"))
     if missing:
-        raise UsageError(f"no article with id or URL {missing[0]!r}")
+        raise UsageError(f"no article with id or URL {_shown(missing[0])}")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    """A user's argument quoted for a message, whatever bytes it holds."""
+    return repr(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _spellings(key: str) -> list[str]:
@@ -522,8 +601,9 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
     wanted = _fields(fields, rows[0])
     if fmt == "table" and not wanted:
         for r in rows:
-            r["last_run"] = _short_time(r["last_run"])
-        _emit(rows, fmt, None, columns=["name", "articles", "last_run", "last_status", "url"])
+            r["last run UTC"] = _short_time(r["last_run"])
+        _emit(rows, fmt, None, columns=["name", "articles", "last run UTC", "last_status",
+                                        "url"])
     else:
         _emit(rows, fmt, wanted)
 
@@ -553,11 +633,13 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
         conn.close()
     wanted = _fields(fields, RUN_FIELDS)
     if fmt == "table" and not wanted:
-        # The counts people look for, in 80 columns; everything is in --json.
+        # In 80 columns: when, how it ended, the main counts and why a run was not ok;
+        # every field (duplicate, skipped, all errors...) is in --json and --fields.
         for r in rows:
-            r["started_at"] = _short_time(r["started_at"])
-        _emit(rows, fmt, None, columns=["id", "source", "started_at", "status", "new",
-                                        "updated", "duplicate", "skipped", "failed"])
+            r["started UTC"] = _short_time(r["started_at"])
+            r["first error"] = (r["errors"] or [""])[0]
+        _emit(rows, fmt, None, columns=["id", "source", "started UTC", "status", "new",
+                                        "updated", "failed", "first error"])
     else:
         _emit(rows, fmt, wanted, available=RUN_FIELDS)
 
@@ -595,7 +677,7 @@ def extract(target: str, source_name: str | None, page_url: str | None,
     if re.match(r"^https?://", target):
         from ipnews.client import Client
 
-        settings = _client_settings(config, [source] if source else [], None)
+        settings = _client_settings(config, [source] if source else [], None, typed=target)
         if source is not None:
             # The site's own address, or its configured mirror: fetch from the mirror,
             # name the article by the site's address.
@@ -606,11 +688,7 @@ def extract(target: str, source_name: str | None, page_url: str | None,
         body, content_type = page.body, page.content_type
         url = page_url or (canonical if source is not None else target)
     else:
-        path = Path(target)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {target}: {exc.strerror}") from exc
+        body = _read_page_file(Path(target), config.fetch.get("max_bytes", MAX_PAGE_BYTES))
         content_type, url = None, page_url
     html = decode_html(body, content_type).text
     if url is None:
@@ -653,19 +731,27 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
         ipnews reextract --source ctplo
     """
     from ipnews.lock import RunLock
+    from ipnews.pipeline import Stop
     from ipnews.pipeline import reextract as run_reextract
-    from ipnews.store import Archive
+    from ipnews.store import Archive, check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, quiet=quiet)
     if not db.exists():
         raise StorageError(f"database not found: {db} (run `ipnews fetch` first)")
+    check_path(db)
+    check_sidecars(db)
     sources = {s.name: s for s in _build_sources(config, (source_name,) if source_name else ())}
-    with RunLock(db):
+    stop = Stop()
+    with RunLock(db), _SignalHandlers(stop):
         archive = Archive.open(db)
         extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
         try:
-            report = run_reextract(archive, sources, extractor)
+            report = run_reextract(archive, sources, extractor, stop=stop)
+        except Interrupted as exc:
+            click.echo("interrupted: the archive is consistent (every article is its own "
+                       "transaction)", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
         except StorageError:
             archive.verified = False  # a file that failed us must be checked again next time
             raise
@@ -676,7 +762,7 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
         click.echo(f"reextract: {report.updated} updated, {report.unchanged} unchanged, "
                    f"{report.failed} failed", err=True)
         for error in report.errors[:10]:
-            click.echo(f"  {error}", err=True)
+            _say(f"  {error}")
     if report.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -696,13 +782,16 @@ def check(db_option: str | None, config_option: str | None) -> None:
 
     _config, db = _setup(config_option, db_option, strict=False)
     conn = open_reader(db, for_check=True)
+    notes: list[str] = []
     try:
-        problems = integrity_problems(conn, db)
+        problems = integrity_problems(conn, db, notes)
     finally:
         conn.close()
+    for note in notes:
+        _say(f"note: {note}")
     if problems:
         for p in problems:
-            click.echo(p, err=True)
+            _say(p)
         raise click.exceptions.Exit(EXIT_STORAGE)
     click.echo(f"ok: {db}", err=True)
 
@@ -722,10 +811,14 @@ def backup(dest: str, force: bool, db_option: str | None, config_option: str | N
 
     _config, db = _setup(config_option, db_option, strict=False)
     target = Path(dest)
+    if target.is_symlink():
+        raise UsageError(f"{target} is a symbolic link; not writing through it")
     if target.exists() and not force:
         raise UsageError(f"{target} exists (use --force to overwrite)")
     if target.exists() and not target.is_file():
         raise UsageError(f"{target} is not a regular file; not overwriting it")
+    if target.exists() and db.exists() and os.path.samefile(target, db):
+        raise UsageError(f"{target} is the archive itself; back it up to another file")
     conn = _open_reader(db)
     try:
         backup_to(conn, target, db)
@@ -739,6 +832,7 @@ def main(argv: list[str] | None = None) -> None:
     global _DEBUG
     args = sys.argv[1:] if argv is None else argv
     _DEBUG = "--debug" in args or os.environ.get("IPNEWS_DEBUG") == "1"
+    _reopen_closed_streams()
     sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     code = EXIT_OK
     try:
@@ -754,28 +848,74 @@ def main(argv: list[str] | None = None) -> None:
     except IpnewsError as exc:
         if _DEBUG:
             logging.getLogger("ipnews").exception("error")
-        click.echo(f"ipnews: {exc}", err=True)
+        _say(f"ipnews: {exc}")
         code = exc.exit_code
     except BrokenPipeError:
         code = EXIT_OK
+    except OSError as exc:
+        if _DEBUG or not _is_output_error(exc):
+            raise
+        _say(f"ipnews: cannot write the output: {exc.strerror}")
+        _discard_stdout()
+        code = EXIT_STORAGE
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = 130
     except Exception as exc:
         if _DEBUG:
             raise
-        click.echo(f"ipnews: internal error: {type(exc).__name__}: {exc} "
-                   "(run again with --debug for the traceback)", err=True)
+        _say(f"ipnews: internal error: {type(exc).__name__}: {exc} "
+             "(run again with --debug for the traceback)")
         code = EXIT_BUG
-    _flush_stdout()
+    code = _flush_stdout(code)
     sys.exit(code)
 
 
-def _flush_stdout() -> None:
-    """Flush now, so a reader that went away (`| head -1`) is noticed here, quietly."""
+def _is_output_error(exc: OSError) -> bool:
+    """Disk full (`> /dev/full`) or an I/O error while writing our output."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush now, so a reader that went away (`| head -1`) is noticed here, quietly, and
+    a full disk is reported as such (exit 4) rather than as a bug at interpreter exit."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
+    except OSError as exc:
+        if not _is_output_error(exc):
+            raise
+        _say(f"ipnews: cannot write the output: {exc.strerror}")
+        _discard_stdout()
+        return EXIT_STORAGE
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that nothing buffered fails again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _reopen_closed_streams() -> None:
+    """A command started with stdout or stderr closed (`>&-`, `2>&-` in a cron line) must
+    still work: /dev/null takes the closed descriptor, or the next file opened, perhaps
+    the archive itself, would take it and receive our output."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8",  # noqa: SIM115
+                                     closefd=False))
 

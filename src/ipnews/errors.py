@@ -20,6 +20,7 @@ EXIT_BUG = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_STORAGE = 4
+EXIT_OUTAGE = 5  # fetch: not one source could be read (the network or every site is down)
 EXIT_LOCKED = 75
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143

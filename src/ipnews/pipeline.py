@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ipnews.article import Article
 from ipnews.client import Client, Page
-from ipnews.decoding import decode_html
+from ipnews.decoding import DECODER_VERSION, decode_html
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
 from ipnews.sources.base import ListingItem, Source
@@ -57,14 +57,27 @@ class Report:
         return "partial" if self.failed or self.errors else "ok"
 
     def summary(self) -> str:
+        if self.fatal:
+            return f"{self.source}: FAILED, the source could not be read"
         parts = (f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, "
                  f"{self.skipped} skipped, {self.failed} failed")
         line = f"{self.source}: {parts}"
-        if self.fatal:
-            line += " -- FAILED: the source could not be read"
-        elif self.stopped:
+        if self.errors and not self.failed:
+            line += f", {len(self.errors)} listing error{'s' * (len(self.errors) > 1)}"
+        if self.stopped:
             line += f" (stopped: {self.stopped})"
         return line
+
+
+class Stop(threading.Event):
+    """Set by a signal handler to stop a run between two articles; remembers which."""
+
+    signum: int = 2
+
+
+# Stories skipped as "not about IP" by an older decoder or term list, judged again per
+# source and run: enough to work through a backlog in a few nights without a slow run.
+RECHECK_PER_RUN = 100
 
 
 @dataclass
@@ -88,19 +101,29 @@ class Fetcher:
         self.options = options
         self.stop = stop or client.stop
         self.progress = progress or (lambda _msg: None)
-        self.signal = 2  # set by the signal handler before it sets stop
         self._pending: set[str] = set()  # see _discover_and_fetch
+        # Every URL asked for in this run: a listing with 1,000 cards for one story (or
+        # the same story in two sections) costs one request, not 1,000.
+        self._asked: set[str] = set()
+        self._budget_end: float | None = None
         self.saved = 0  # articles new or updated in this run, all sources
+        archive.checked_with = filter_stamp()
+
+    @property
+    def signal(self) -> int:
+        return getattr(self.stop, "signum", 2)
 
     def run_source(self, source: Source) -> Report:
-        self._check_stop()  # a signal between two sources starts no new run
+        self.check_stop()  # a signal between two sources starts no new run
         report = Report(source.name)
         started = time.monotonic()
+        budget = self.options.time_budget
+        self._budget_end = started + budget if budget else None
         requests_before = self.client.requests
         run_id = self.archive.start_run(source.name)
         status = None
         try:
-            self._discover_and_fetch(source, report, run_id, started)
+            self._discover_and_fetch(source, report, run_id)
         except Interrupted:
             report.stopped = status = "interrupted"
             raise
@@ -129,12 +152,18 @@ class Fetcher:
         mirror = (urlsplit(source.base_url).hostname or "").lower()
         return frozenset(source.hosts | {mirror})
 
-    def _check_stop(self) -> None:
+    def check_stop(self) -> None:
         if self.stop.is_set():
             raise Interrupted(self.signal)
 
-    def _discover_and_fetch(self, source: Source, report: Report, run_id: int,
-                            started: float) -> None:
+    def _out_of_time(self, report: Report) -> bool:
+        """Checked before every request, not only between listing pages."""
+        if self._budget_end is not None and time.monotonic() > self._budget_end:
+            report.stopped = "time budget"
+            return True
+        return False
+
+    def _discover_and_fetch(self, source: Source, report: Report, run_id: int) -> None:
         opts = self.options
         limit = opts.max_pages or (FULL_MAX_PAGES if opts.full else DEFAULT_MAX_PAGES)
         allowed = self._allowed_hosts(source)
@@ -147,27 +176,30 @@ class Fetcher:
             seen: set[str] = set()
             pages = 0
             while url:
-                self._check_stop()
+                self.check_stop()
                 if pages >= limit:
                     report.stopped = "page limit"
                     break
-                if opts.time_budget and time.monotonic() - started > opts.time_budget:
-                    report.stopped = "time budget"
+                if self._out_of_time(report):
                     return
                 seen.add(url)
                 pages += 1
                 self.progress(f"{source.name}: listing {url}")
                 try:
-                    page = self.client.get(source.request_url(url), allowed_hosts=allowed)
+                    page = self.client.get(source.request_url(url), allowed_hosts=allowed,
+                                           cutoff=self._budget_end)
                     report.listing_pages += 1
                     listing = source.parse_listing(decode_html(page.body, page.content_type)
                                                    .text, url)
                 except (FetchError, ExtractError) as exc:
                     if isinstance(exc, FetchError) and exc.kind == "interrupted":
                         raise Interrupted(self.signal) from exc
+                    if _kind(exc) == "time_budget":
+                        report.stopped = "time budget"  # not the listing's failure
+                        return
                     if _is_end_of_pagination(exc, pages):
                         break
-                    message = f"listing {url}: {exc}"
+                    message = f"listing {_asked_at(source, url)}: {exc}"
                     self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
                     report.errors.append(message)
                     log.info("%s: %s", source.name, message)
@@ -182,6 +214,13 @@ class Fetcher:
                 url = listing.next_url if listing.next_url not in seen else None
         if report.listing_pages == 0 and report.errors:
             report.fatal = report.errors[0]  # not one listing page of any section was read
+            return
+        if source.ip_only and not self._out_of_time(report):
+            stale = self.archive.stale_skips(source.name, RECHECK_PER_RUN)
+            if stale:
+                self._process_listing(source, [ListingItem(u) for u in stale], report, run_id,
+                                      allowed)
+        self.check_stop()  # a signal during the last request must not end as "ok"
 
     def _process_listing(self, source: Source, items: list[ListingItem], report: Report,
                          run_id: int, allowed: frozenset[str]) -> int:
@@ -199,18 +238,26 @@ class Fetcher:
                 if not (edited or self.options.refresh):
                     continue
                 fresh += edited
+            elif status == "skipped" and self.options.refresh:
+                pass  # judged "not about IP" before: --refresh judges it again
             elif status in PERMANENT or status == "same_text":
                 continue
             elif status in REMEMBER and not self.options.refresh:
                 continue  # refused before: retried after a week, or now with --refresh
             else:
                 fresh += 1  # failed for a passing reason last time: try again
+            if item.url in self._asked:
+                continue
+            self._asked.add(item.url)
             wanted.append((item, status is not None))
         # Two cores: while the extractor process reads page i, this one downloads page i+1.
         pending: tuple[ListingItem, Page] | None = None
         try:
-            for item, refetch in wanted:
-                self._check_stop()
+            for i, (item, refetch) in enumerate(wanted):
+                self.check_stop()
+                if self._out_of_time(report):
+                    self._postpone(source, [it for it, _ in wanted[i:]], run_id)
+                    break
                 page = self._download(source, item, report, run_id, allowed, refetch)
                 if pending is not None:
                     self._finish(source, *pending, report, run_id)
@@ -226,6 +273,14 @@ class Fetcher:
                 self._finish(source, *pending, report, run_id)
         return fresh
 
+    def _postpone(self, source: Source, items: list[ListingItem], run_id: int) -> None:
+        """Stories the time budget left unread: kept as pending, so that the next run reads
+        listing pages until it meets them again instead of stopping at the first page it
+        knows."""
+        for item in items:
+            self.archive.record(run_id, source.name, item.url, "time_budget",
+                                "postponed: the run's time budget ran out", remember=True)
+
     # -- one article --
     def _fail(self, source: Source, url: str, exc: FetchError | ExtractError, report: Report,
               run_id: int) -> None:
@@ -233,8 +288,8 @@ class Fetcher:
             raise Interrupted(self.signal) from exc
         kind = _kind(exc)
         report.failed += 1
-        report.errors.append(f"{url}: {exc}")
-        log.info("%s: failed: %s: %s", source.name, url, exc)
+        report.errors.append(f"{_asked_at(source, url)}: {exc}")
+        log.info("%s: failed: %s: %s", source.name, _asked_at(source, url), exc)
         # Every failure is kept in url_status: refusals so as not to ask again too soon,
         # passing failures so that the next run knows to retry them.
         self.archive.record(run_id, source.name, url, kind, str(exc), remember=True)
@@ -245,8 +300,12 @@ class Fetcher:
         try:
             headers = self.archive.conditional_headers(item.url) if refetch else {}
             page = self.client.get(source.request_url(item.url), headers=headers,
-                                   allowed_hosts=allowed)
+                                   allowed_hosts=allowed, cutoff=self._budget_end)
         except FetchError as exc:
+            if exc.kind == "time_budget":  # the budget ran out mid-request: not a failure
+                report.stopped = "time budget"
+                self._postpone(source, [item], run_id)
+                return None
             self._fail(source, item.url, exc, report, run_id)
             return None
         if page.status == 304:
@@ -293,6 +352,20 @@ def _kind(exc: Exception) -> str:
     return getattr(exc, "kind", "error")
 
 
+def _asked_at(source: Source, url: str) -> str:
+    """A URL as errors name it: with a mirror configured, the address actually asked too,
+    since that is where the fault is."""
+    asked = source.request_url(url)
+    return url if asked == url else f"{url} (asked at {asked})"
+
+
+def filter_stamp() -> str:
+    """What judges a story "not about IP": the decoder's version and the term list."""
+    from ipnews.relevance import TERMS_VERSION
+
+    return f"decoder {DECODER_VERSION}, terms {TERMS_VERSION}"
+
+
 def _is_end_of_pagination(exc: Exception, pages: int) -> bool:
     # A next page that does not exist is the end of the listing, not a failure.
     return pages > 1 and isinstance(exc, FetchError) and exc.kind in ("not_found", "gone")
@@ -322,13 +395,16 @@ def _aliases(source: Source, page: Page) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor | None = None
-              ) -> Report:
+def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor | None = None,
+              stop: threading.Event | None = None) -> Report:
     """Run today's parsers over the stored raw captures: fixed extractors fix old rows.
-    A changed text becomes a new version, exactly as an edit on the site would."""
+    A changed text becomes a new version, exactly as an edit on the site would. A signal
+    (stop set) ends it between two articles."""
     report = Report("reextract")
     worker = extractor or InProcess()
     for stored, capture in archive.captured():
+        if stop is not None and stop.is_set():
+            raise Interrupted(getattr(stop, "signum", 2))
         source = sources.get(stored["source"])
         if source is None:
             continue

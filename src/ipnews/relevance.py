@@ -9,6 +9,7 @@ every story about fake news, so only "fake goods", "fakes" and the like count.
 from __future__ import annotations
 
 import re
+import zlib
 
 ENGLISH_TERMS: tuple[str, ...] = (
     r"trademarks?", r"trade marks?", r"trademarked", r"patent(?:s|ed|ing|ee|ees)?",
@@ -27,6 +28,10 @@ CHINESE_TERMS: tuple[str, ...] = (
     "知识产权", "商标", "专利", "版权", "著作权", "侵权", "假冒", "盗版", "仿冒", "山寨",
     "商业秘密", "地理标志", "海关查获", "打假",
 )
+
+# Changes whenever a term is added or removed: a story judged "not about IP" under another
+# list is judged again (the archive stores this with each skip).
+TERMS_VERSION = f"{zlib.crc32(chr(10).join((*ENGLISH_TERMS, *CHINESE_TERMS)).encode()):08x}"
 
 _PATTERN = re.compile(
     r"(?<!\w)(?:" + "|".join(ENGLISH_TERMS) + r")(?!\w)|" + "|".join(CHINESE_TERMS),
