@@ -524,21 +524,24 @@ def test_Wminor_a_failed_backup_leaves_nothing_behind(archive_db, tmp_path, ipne
 
 def test_Wminor_a_run_is_not_left_running_after_the_file_was_busy(mirror, ipnews,
                                                                  monkeypatch):
+    import threading
+
     import ipnews.store as store
 
     assert ipnews("fetch", "ctplo", "--max-pages", "1", *db_args(mirror)).code == 0
     monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 300)
-    holder = sqlite3.connect(mirror.db, isolation_level=None)
+    holder = sqlite3.connect(mirror.db, isolation_level=None, check_same_thread=False)
     real_save = store.Archive.save
 
     def save_while_busy(self, *args, **kwargs):
-        holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock...
-        try:
-            return real_save(self, *args, **kwargs)
-        finally:
-            holder.execute("ROLLBACK")  # ...and lets go before the run records its end
+        # Another program takes the write lock and keeps it past the failed save and past
+        # the first attempt to record the end of the run (0.3 s each), then lets go.
+        holder.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.8, holder.execute, ("ROLLBACK",)).start()
+        return real_save(self, *args, **kwargs)
     monkeypatch.setattr(store.Archive, "save", save_while_busy)
     result = ipnews("fetch", "ctplo", "--full", *db_args(mirror))
+    time.sleep(0.9)
     holder.close()
     assert result.code == 4 and "busy" in result.err
     assert rows(mirror.db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == [("crashed",)]

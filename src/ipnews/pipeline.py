@@ -260,8 +260,10 @@ class Fetcher:
                     break
                 page = self._download(source, item, report, run_id, allowed, refetch)
                 if pending is not None:
-                    self._finish(source, *pending, report, run_id)
-                    pending = None
+                    # Cleared first: if saving it fails, the finally below must not wait
+                    # (extract_timeout) for an extraction that was already collected.
+                    done, pending = pending, None
+                    self._finish(source, *done, report, run_id)
                 if page is not None:
                     self.extractor.submit(Job(
                         source.name, source.base_url, source.settings, page.body,
