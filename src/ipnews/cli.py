@@ -256,7 +256,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         stack.callback(archive.close)
         client = stack.enter_context(Client(settings, stop=stop))
         extractor = stack.enter_context(
-            Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)))
+            Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT), stop=stop))
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
         stack.callback(_clear_progress, progress)
         options = Options(full=full, refresh=refresh,
@@ -664,11 +664,8 @@ def extract(target: str, source_name: str | None, page_url: str | None,
     """
     import json
 
-    from ipnews.decoding import decode_html
-    from ipnews.errors import ExtractError
-    from ipnews.extraction import check_quality, generic_extract, parse_html
     from ipnews.formats import safe
-    from ipnews.relevance import ip_terms
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor, Job
 
     config, _db = _setup(config_option, db_option)
     source = None
@@ -686,33 +683,22 @@ def extract(target: str, source_name: str | None, page_url: str | None,
         with Client(settings) as client:
             page = client.get(target)
         body, content_type = page.body, page.content_type
-        url = page_url or (canonical if source is not None else target)
+        url = fallback = page_url or (canonical if source is not None else target)
     else:
         body = _read_page_file(Path(target), config.fetch.get("max_bytes", MAX_PAGE_BYTES))
-        content_type, url = None, page_url
-    html = decode_html(body, content_type).text
-    if url is None:
-        link = parse_html(html).css_first('link[rel="canonical"]')
-        url = (link.attributes.get("href") if link is not None else None) \
-            or Path(target).resolve().as_uri()
-    refused = None
-    if source is not None:
-        url = source.canonical(url)
-        article = source.extract(html, url)
-        try:
-            check_quality(article)  # what fetch would refuse, say so here too
-        except ExtractError as exc:
-            refused = exc
-    else:
-        article = generic_extract(html, url)
-    record = article.to_dict()
-    if source is not None and source.ip_only:
-        record["ip_terms"] = ip_terms(" ".join((article.title, article.summary or "",
-                                                " ".join(article.tags), article.body)))
+        content_type, url, fallback = None, page_url, Path(target).resolve().as_uri()
+    # Decoding, parsing, the quality gate and the IP terms run in the extractor process,
+    # under extract_timeout and its memory limit: no page can hang this command.
+    job = Job.inspection(source, body, content_type, url, fallback)
+    with Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)) as extractor:
+        result = extractor.extract(job)
+    record = result.article.to_dict()
+    if result.ip_terms is not None:
+        record["ip_terms"] = result.ip_terms
     sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     click.echo(json.dumps(safe(record), ensure_ascii=False, indent=2))
-    if refused is not None:
-        raise refused
+    if result.refused is not None:
+        raise result.refused
 
 
 @cli.command()
@@ -745,7 +731,8 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
     stop = Stop()
     with RunLock(db), _SignalHandlers(stop):
         archive = Archive.open(db)
-        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT))
+        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT),
+                              stop=stop)
         try:
             report = run_reextract(archive, sources, extractor, stop=stop)
         except Interrupted as exc:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ipnews.article import Article
 from ipnews.client import Client, Page
-from ipnews.decoding import DECODER_VERSION, decode_html
+from ipnews.decoding import DECODER_VERSION
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
 from ipnews.sources.base import ListingItem, Source
@@ -189,10 +189,10 @@ class Fetcher:
                     page = self.client.get(source.request_url(url), allowed_hosts=allowed,
                                            cutoff=self._budget_end)
                     report.listing_pages += 1
-                    listing = source.parse_listing(decode_html(page.body, page.content_type)
-                                                   .text, url)
+                    listing = self.extractor.listing(source, page.body, page.content_type, url,
+                                                     cutoff=self._budget_end)
                 except (FetchError, ExtractError) as exc:
-                    if isinstance(exc, FetchError) and exc.kind == "interrupted":
+                    if _kind(exc) == "interrupted":
                         raise Interrupted(self.signal) from exc
                     if _kind(exc) == "time_budget":
                         report.stopped = "time budget"  # not the listing's failure
@@ -286,7 +286,7 @@ class Fetcher:
     # -- one article --
     def _fail(self, source: Source, url: str, exc: FetchError | ExtractError, report: Report,
               run_id: int) -> None:
-        if isinstance(exc, FetchError) and exc.kind == "interrupted":
+        if _kind(exc) == "interrupted":
             raise Interrupted(self.signal) from exc
         kind = _kind(exc)
         report.failed += 1
@@ -320,13 +320,17 @@ class Fetcher:
                 run_id: int) -> None:
         """Collect the extraction of page, filter it, and save it in one transaction."""
         try:
-            extracted = self.extractor.collect()
+            extracted = self.extractor.collect(cutoff=self._budget_end)
             article = extracted.article
             _merge_listing(article, item)
             if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:
                 article.flags.append(f"replacement_chars:{extracted.replacements}")
             check_quality(article)
         except ExtractError as exc:
+            if exc.kind == "time_budget":  # the budget ran out while the page was read
+                report.stopped = "time budget"
+                self._postpone(source, [item], run_id)
+                return
             self._fail(source, item.url, exc, report, run_id)
             return
         if extracted.ip_related is False:
@@ -426,6 +430,8 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
                                                 summary=stored["summary"]))
             check_quality(article)
         except ExtractError as exc:
+            if exc.kind == "interrupted":
+                raise Interrupted(getattr(stop, "signum", 2)) from exc
             report.failed += 1
             report.errors.append(f"{stored['url']}: {exc}")
             continue

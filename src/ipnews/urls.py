@@ -39,8 +39,12 @@ def _clean_path(path: str) -> str:
 
 
 def canonical_url(url: str, rules: UrlRules | None = None, base: str | None = None) -> str:
-    """See _canonical_url; a link too broken to parse (a port of 99999, a lone "[") comes
-    back as it was, and looks_like_trap then refuses it."""
+    """See _canonical_url; a link too broken to parse (a port of 99999, a lone "[") or too
+    long to be an address comes back as it was, and looks_like_trap then refuses it."""
+    if len(url) > MAX_URL_LENGTH:
+        # Not parsed: every link of a page comes through here, and a megabyte of query
+        # string costs two seconds to split, unquote and sort.
+        return url
     try:
         return _canonical_url(url, rules, base)
     except ValueError:

@@ -62,6 +62,10 @@ class Source:
             raise UsageError(f"[sources.{self.name}] base_url is not an http(s) URL: "
                              f"{self.base_url!r}")
         self.rules = UrlRules(self.home, self.hosts, self.trailing_slash, self.keep_query)
+        # What parse_listing learned that later listing pages need (SHINE: each section's
+        # record count and id). Listings are parsed in the extractor process, on a copy of
+        # the source: the worker sends this along with each page and brings it back.
+        self.listing_memory: dict[str, Any] = {}
 
     # --- addresses -------------------------------------------------------------------
     def canonical(self, href: str, page_url: str | None = None) -> str:
