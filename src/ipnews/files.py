@@ -10,7 +10,6 @@ a link.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -75,7 +74,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     renamed over it: a reader sees the old or the new file, never half of one, and a link
     planted at path is refused rather than followed."""
     refuse_odd_file(path)
-    tmp = beside(path, f".{secrets.token_hex(6)}.tmp")
+    # os.urandom, not secrets: secrets loads OpenSSL, which `ipnews search` must not pay for.
+    tmp = beside(path, f".{os.urandom(6).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o644)
