@@ -60,7 +60,10 @@ class SiteServer:
                 if file is None:
                     self._send(404, b"<html><body><h1>Not Found</h1></body></html>")
                     return
-                self._send(200, file.read_bytes(), site.content_type)
+                # Feeds and sitemaps go out as XML, as sites serve them.
+                ctype = {".xml": "application/xml", ".gz": "application/x-gzip"}.get(
+                    file.suffix, site.content_type)
+                self._send(200, file.read_bytes(), ctype)
 
             def _send(self, status: int, body: bytes, ctype: str = "text/html") -> None:
                 self.send_response(status)
@@ -83,7 +86,8 @@ class SiteServer:
         if self.root.resolve() not in (candidate, *candidate.parents):
             return None
         if candidate.is_dir():
-            candidate = candidate / "index.html"
+            xml = candidate / "index.xml"  # a feed at /feed/
+            candidate = xml if xml.is_file() else candidate / "index.html"
         return candidate if candidate.is_file() else None
 
     def pages(self) -> list[str]:

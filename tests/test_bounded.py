@@ -122,7 +122,10 @@ def test_W4_depth_check_counts_as_the_old_regex_did(parts):
 
 # --- row 4b: every regex on page text or URLs, on hostile input -----------------------------
 def _shine_next(url: str) -> str | None:
-    return get_source_class("shine")()._next_listing("<html></html>", url, 10)
+    from ipnews.extraction import parse_html
+
+    html = "<html></html>"
+    return get_source_class("shine")().next_listing(parse_html(html), html, url, 10)
 
 
 SP = " " * (2 * MB)

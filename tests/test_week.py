@@ -308,6 +308,12 @@ def test_W8_extract_refuses_a_file_over_the_cap(tmp_path, ipnews):
 def test_W9_sigterm_stops_reextract_between_articles(archive_db):
     conn = sqlite3.connect(archive_db)  # every article needs work: the run takes a while
     conn.execute("UPDATE articles SET body = 'damaged', content_hash = 'x'")
+    conn.execute(  # and there are 20 times as many, so that the signal comes mid-way
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) "
+        "INSERT INTO articles (source, url, title, body, body_hash, content_hash, version, "
+        "first_seen, last_seen, capture_id, published_at, authors, section, summary) "
+        "SELECT source, url || '#' || i, title, body, body_hash, content_hash, 1, first_seen, "
+        "last_seen, capture_id, published_at, authors, section, summary FROM articles, n")
     conn.commit()
     conn.close()
     child = start_child(["reextract", "--db", str(archive_db)])

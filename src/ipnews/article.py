@@ -75,6 +75,38 @@ def iso_shanghai(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
+def parse_date(value: str | None, formats: tuple[str, ...] = (),
+               timezone_name: str = "Asia/Shanghai") -> str | None:
+    """A date as a page gives it, as ISO 8601 in Shanghai time: ISO 8601 (with or without
+    an offset) or one of formats; a date without an offset is in timezone_name."""
+    text = clean_line(value)
+    if not text:
+        return None
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in formats:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None and timezone_name != "Asia/Shanghai":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            parsed = parsed.replace(tzinfo=ZoneInfo(timezone_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    try:
+        return iso_shanghai(parsed)
+    except OverflowError:  # year 1 or 9999 moved across an offset
+        return None
+
+
 def parse_local(value: str | None, formats: tuple[str, ...]) -> str | None:
     """Parse a Shanghai-local timestamp with the first format that fits; None if none does."""
     text = clean_line(value)

@@ -175,13 +175,15 @@ def _finite(value: float | None, name: str) -> float | None:
     return value
 
 
-def _check_source(value: str | None) -> str | None:
+def _check_source(value: str | None, config: Any) -> str | None:
+    """A built-in source or one the config file declares."""
     if value is None:
         return None
     from ipnews.sources import source_names
 
-    if value not in source_names():
-        raise UsageError(f"unknown source {value!r} (known: {', '.join(source_names())})")
+    known = sorted({*source_names(), *config.sources})
+    if value not in known:
+        raise UsageError(f"unknown source {value!r} (known: {', '.join(known)})")
     return value
 
 
@@ -239,7 +241,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     """
     from ipnews.client import Client
     from ipnews.lock import RunLock
-    from ipnews.pipeline import Fetcher, Options, Stop
+    from ipnews.pipeline import Options, Runner, Stop
     from ipnews.store import Archive, check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
@@ -247,36 +249,33 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     sources = _build_sources(config, source_names)
     settings = _client_settings(config, sources, delay)
     stop = Stop()
-    reports = []
     check_path(db)  # before the lock file is made beside it
     check_sidecars(db)
+    timeout = config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)
     with contextlib.ExitStack() as stack:
         stack.enter_context(RunLock(db))
         archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
         stack.callback(archive.close)
-        client = stack.enter_context(Client(settings, stop=stop))
-        extractor = stack.enter_context(
-            Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT), stop=stop))
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
         stack.callback(_clear_progress, progress)
         options = Options(full=full, refresh=refresh,
                           max_pages=max_pages or (None if full else config.fetch.get("max_pages")),
-                          time_budget=config.fetch.get("time_budget"))
-        fetcher = Fetcher(archive, client, options, stop=stop, progress=progress,
-                          extractor=extractor)
+                          time_budget=config.fetch.get("time_budget"),
+                          stale_after=config.fetch.get("stale_after", 30.0))
+        runner = Runner(archive, options, stop, progress=progress,
+                        client_for=lambda: Client(settings, stop=stop),
+                        extractor_for=lambda: Extractor(timeout=timeout, stop=stop))
         stack.enter_context(_SignalHandlers(stop))
         try:
-            for source in sources:
-                reports.append(fetcher.run_source(source))
-            fetcher.check_stop()  # a signal during the last request still interrupts
+            reports = runner.run(sources)
         except Interrupted as exc:
             _clear_progress(progress)
-            click.echo(f"interrupted: {fetcher.saved} articles saved before the signal; "
+            click.echo(f"interrupted: {runner.saved} articles saved before the signal; "
                        "the archive is consistent", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
         except StorageError as exc:
             archive.verified = False  # a file that failed us must be checked again next time
-            raise type(exc)(f"{exc}; {fetcher.saved} articles saved in this run before it, "
+            raise type(exc)(f"{exc}; {runner.saved} articles saved in this run before it, "
                             "and they are intact") from exc
     failed = [r for r in reports if r.status != "ok"]
     outage = bool(reports) and all(r.status == "failed" for r in reports)
@@ -297,24 +296,29 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
 
 
 def _build_sources(config: Any, names: tuple[str, ...]) -> list[Any]:
-    from ipnews.sources import get_source_class, registry
+    from ipnews.sources import registry
+    from ipnews.sources.declared import COMMON, declared_class
 
-    for name in config.sources:
-        if name not in registry():
-            raise UsageError(f"{config.path}: unknown source [sources.{name}] "
-                             f"(known: {', '.join(registry())})")
+    classes = dict(registry())
+    for name, table in config.sources.items():
+        if name not in classes:
+            try:
+                classes[name] = declared_class(name, table)
+            except UsageError as exc:
+                raise UsageError(f"{config.path}: {exc}") from None
     chosen = list(dict.fromkeys(names)) or [
-        n for n in registry() if config.sources.get(n, {}).get("enabled", True)]
+        n for n in classes if config.sources.get(n, {}).get("enabled", True)]
     sources = []
     for name in chosen:
-        cls = get_source_class(name)
+        if name not in classes:
+            raise UsageError(f"unknown source {name!r} (known: {', '.join(classes)})")
+        cls = classes[name]
         table = dict(config.sources.get(name, {}))
-        table.pop("enabled", None)
-        base_url = table.pop("base_url", None)
-        if base_url is not None and not isinstance(base_url, str):
-            raise UsageError(f"{config.path}: sources.{name}.base_url must be a string")
+        base_url = table.get("base_url")
+        options = ({"declaration": table} if name not in registry() else
+                   {k: v for k, v in table.items() if k not in COMMON})
         try:
-            sources.append(cls(base_url=base_url, **table))
+            sources.append(cls(base_url=base_url, **options))
         except UsageError as exc:
             raise UsageError(f"{config.path}: {exc}") from exc
     return sources
@@ -353,12 +357,18 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
     from ipnews.client import Settings
 
     fetch = dict(config.fetch)
-    for key in ("max_pages", "keep_raw", "time_budget", "extract_timeout"):
+    for key in ("max_pages", "keep_raw", "time_budget", "extract_timeout", "stale_after"):
         fetch.pop(key, None)
     if delay is not None:
         fetch["delay"] = delay
     # A base_url the user configured may be a private address (a local mirror, a proxy):
     # that host, and only that host and port, is exempt from the public-address check.
+    delays = {}
+    for source in sources:
+        delay = config.sources.get(source.name, {}).get("delay")
+        if delay is not None:
+            for host in {*source.hosts, urlsplit(source.base_url).hostname or ""} - {""}:
+                delays[host] = max(float(delay), delays.get(host, 0.0))
     allow = set()
     bases = [s.base_url for s in sources if s.base_url != s.home]
     for base in [*bases, *([typed] if typed else [])]:
@@ -368,7 +378,7 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
         except ValueError as exc:
             raise UsageError(f"bad URL {base!r}: {exc}") from exc
         allow.add(f"{(parts.hostname or '').lower()}:{port}")
-    return Settings(**fetch, allow_private=frozenset(allow))
+    return Settings(**fetch, allow_private=frozenset(allow), host_delays=delays)
 
 
 def _progress_printer() -> Callable[[str], None]:
@@ -445,9 +455,9 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     """
     from ipnews.store import search as run_search
 
-    _config, db = _setup(config_option, db_option, strict=False)
+    config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, SEARCH_FIELDS)
-    source, since, until = (_check_source(source), _check_date(since, "--since"),
+    source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
@@ -550,9 +560,9 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
     from ipnews.store import ARTICLE_FIELDS
     from ipnews.store import export as run_export
 
-    _config, db = _setup(config_option, db_option, strict=False)
+    config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, ARTICLE_FIELDS)
-    source, since, until = (_check_source(source), _check_date(since, "--since"),
+    source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
@@ -590,10 +600,13 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
         finally:
             conn.close()
     rows = []
-    for name, cls in registry().items():
-        table = config.sources.get(name, {})
-        rows.append({"name": name, "title": cls.title,
-                     "url": table.get("base_url") or cls.home,
+    built_in = registry()
+    for source in _build_sources(config, tuple(sorted({*built_in, *config.sources}))):
+        name, table = source.name, config.sources.get(source.name, {})
+        rows.append({"name": name, "title": source.title,
+                     "origin": "built-in" if name in built_in else "config",
+                     "finds": ", ".join(dict.fromkeys(k for k, _ in source.discovery())),
+                     "url": source.base_url,
                      "enabled": table.get("enabled", True),
                      "last_run": stats.get(name, {}).get("last_run"),
                      "last_status": stats.get(name, {}).get("last_status"),
@@ -603,7 +616,7 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
         for r in rows:
             r["last run UTC"] = _short_time(r["last_run"])
         _emit(rows, fmt, None, columns=["name", "articles", "last run UTC", "last_status",
-                                        "url"])
+                                        "finds", "url"])
     else:
         _emit(rows, fmt, wanted)
 
@@ -624,8 +637,8 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
     from ipnews.store import RUN_FIELDS
     from ipnews.store import runs as list_runs
 
-    _config, db = _setup(config_option, db_option, strict=False)
-    source = _check_source(source)
+    config, db = _setup(config_option, db_option, strict=False)
+    source = _check_source(source, config)
     conn = _open_reader(db)
     try:
         rows = list_runs(conn, limit=limit, source=source)

@@ -107,6 +107,8 @@ class Settings:
     ca_bundle: str | None = None  # a CA trusted in addition to the usual ones
     # Ports a public host may be reached on without being listed in allow_private.
     allowed_ports: frozenset[int] = frozenset({80, 443})
+    # A source's own delay ([sources.NAME] delay), by host name: a slow site asks for more.
+    host_delays: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -474,7 +476,11 @@ class Client:
     def _host(self, url: str) -> tuple[str, _Host]:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc.lower()}"
-        return key, self.hosts.setdefault(key, _Host(delay=self.settings.delay))
+        if key not in self.hosts:
+            delay = self.settings.host_delays.get((parts.hostname or "").lower(),
+                                                  self.settings.delay)
+            self.hosts[key] = _Host(delay=delay)
+        return key, self.hosts[key]
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0 and self.stop.wait(seconds):
@@ -509,7 +515,7 @@ class Client:
     # -- public API --
     def get(self, url: str, *, headers: dict[str, str] | None = None,
             allowed_hosts: frozenset[str] | None = None,
-            accept: tuple[str, ...] = HTML_TYPES, cutoff: float | None = None) -> Page:
+            accept: tuple[str, ...] | None = HTML_TYPES, cutoff: float | None = None) -> Page:
         """GET url under every guarantee of this module; raises FetchError subclasses.
 
         ``cutoff`` is a time.monotonic() instant, the end of the caller's time budget: no
@@ -530,7 +536,7 @@ class Client:
             raise
 
     def _get(self, url: str, headers: dict[str, str], allowed_hosts: frozenset[str] | None,
-             accept: tuple[str, ...], cutoff: float | None) -> Page:
+             accept: tuple[str, ...] | None, cutoff: float | None) -> Page:
         try:
             reason = looks_like_trap(url)
             urlsplit(url).port  # noqa: B018 - raises on a port that is not a port

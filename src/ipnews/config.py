@@ -25,7 +25,7 @@ FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": 
               "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
               "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
               "breaker": int, "time_budget": float, "extract_timeout": float,
-              "allowed_ports": list}
+              "allowed_ports": list, "stale_after": float}
 # Zero would make every request or page fail; delay, backoff and breaker may be 0.
 POSITIVE = {"timeout", "deadline", "max_bytes", "attempts", "max_pages", "extract_timeout",
             "time_budget", "max_retry_after"}
@@ -33,7 +33,7 @@ POSITIVE = {"timeout", "deadline", "max_bytes", "attempts", "max_pages", "extrac
 # of 1e11 s overflowed the sleep; a day between two requests is already absurd).
 MAXIMUM = {"delay": 86_400, "timeout": 86_400, "deadline": 86_400, "backoff": 86_400,
            "max_retry_after": 86_400, "extract_timeout": 86_400, "time_budget": 10**7,
-           "attempts": 100}
+           "attempts": 100, "stale_after": 36_500}
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; refuse to parse a megabyte
 
 
@@ -82,6 +82,9 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
     if not strict:
         db = data.get("archive", {}).get("db") if isinstance(data.get("archive"), dict) else None
         config.db = Path(db).expanduser() if isinstance(db, str) else None
+        # Only the names of the sources it declares, for `--source NAME` on readers.
+        if isinstance(data.get("sources"), dict):
+            config.sources = {str(name): {} for name in data["sources"]}
         return config
     unknown = set(data) - {"archive", "fetch", "sources"}
     if unknown:
@@ -127,6 +130,11 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
             raise UsageError(f"{cfg_path}: sources.{name}.enabled must be true or false")
         if not isinstance(table.get("base_url", ""), str):
             raise UsageError(f"{cfg_path}: sources.{name}.base_url must be a string")
+        delay = table.get("delay", 0.0)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not (
+                math.isfinite(delay) and 0 <= delay <= MAXIMUM["delay"]):
+            raise UsageError(f"{cfg_path}: sources.{name}.delay must be a number of seconds "
+                             f"from 0 to {MAXIMUM['delay']:,}")
         config.sources[name] = dict(table)
     return config
 

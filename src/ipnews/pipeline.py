@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ipnews.article import Article
-from ipnews.client import Client, Page
+from ipnews.client import HTML_TYPES, Client, Page
 from ipnews.decoding import DECODER_VERSION
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
@@ -27,6 +27,7 @@ log = logging.getLogger("ipnews")
 
 DEFAULT_MAX_PAGES = 10  # listing pages per section in a normal run; --full lifts it
 FULL_MAX_PAGES = 10_000
+MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps; deeper nesting is a trap
 REPLACEMENT_FLAG_THRESHOLD = 5
 # Kinds of failure that will not get better by asking again tomorrow: remember the URL.
 REMEMBER = frozenset({"not_found", "gone", "no_article", "not_html", "too_large", "robots",
@@ -84,8 +85,69 @@ RECHECK_PER_RUN = 100
 class Options:
     full: bool = False
     refresh: bool = False
-    max_pages: int | None = None
+    max_pages: int | None = None  # documents per discovery start (listing pages, sitemaps)
     time_budget: float | None = None  # seconds per source
+    stale_after: float | None = 30.0  # days: a feed or sitemap whose newest item is older
+
+
+class Runner:
+    """A fetch over many sources: sources on different hosts at once, one thread per host
+    (each with its own client and extractor process, so one request in flight per host
+    and its own delay, robots.txt and Retry-After), one writer at a time (the archive's
+    lock), every article still its own transaction. A run takes about as long as its
+    slowest host, not the sum of all of them."""
+
+    def __init__(self, archive: Archive, options: Options, stop: threading.Event,
+                 client_for: Callable[[], Client],
+                 extractor_for: Callable[[], Extractor | InProcess],
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.archive, self.options, self.stop = archive, options, stop
+        self.client_for, self.extractor_for, self.progress = client_for, extractor_for, progress
+        self.saved = 0  # articles new or updated, all sources so far
+        self._lock = threading.Lock()
+
+    def run(self, sources: list[Source]) -> list[Report]:
+        groups: dict[str, list[Source]] = {}
+        for source in sources:
+            groups.setdefault(urlsplit(source.base_url).netloc.lower(), []).append(source)
+        reports: dict[str, Report] = {}
+        failures: list[BaseException] = []
+        if len(groups) == 1:
+            self._host(next(iter(groups.values())), reports)
+        else:
+            threads = [threading.Thread(target=self._guarded, args=(group, reports, failures),
+                                        name=f"ipnews-{host}", daemon=True)
+                       for host, group in groups.items()]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():  # a timeout, so that signals reach their handler
+                    thread.join(0.2)
+        failures.sort(key=lambda exc: isinstance(exc, Interrupted))  # the real cause first
+        if failures:
+            raise failures[0]
+        if self.stop.is_set():  # a signal during the last request must not end as "ok"
+            raise Interrupted(getattr(self.stop, "signum", 2))
+        return [reports[s.name] for s in sources]
+
+    def _guarded(self, group: list[Source], reports: dict[str, Report],
+                 failures: list[BaseException]) -> None:
+        try:
+            self._host(group, reports)
+        except BaseException as exc:
+            failures.append(exc)
+            self.stop.set()  # the other hosts stop too, between two articles
+
+    def _host(self, group: list[Source], reports: dict[str, Report]) -> None:
+        with self.client_for() as client, self.extractor_for() as extractor:
+            fetcher = Fetcher(self.archive, client, self.options, stop=self.stop,
+                              progress=self.progress, extractor=extractor)
+            try:
+                for source in group:
+                    reports[source.name] = fetcher.run_source(source)
+            finally:
+                with self._lock:
+                    self.saved += fetcher.saved
 
 
 class Fetcher:
@@ -171,47 +233,9 @@ class Fetcher:
         # keep reading listing pages until each has been seen again, even past pages whose
         # other stories are all known, or a failure on page 2 would never be retried.
         self._pending = self.archive.pending_urls(source.name, settled=REMEMBER | set(PERMANENT))
-        for start in source.listing_urls():
-            url: str | None = start
-            seen: set[str] = set()
-            pages = 0
-            while url:
-                self.check_stop()
-                if pages >= limit:
-                    report.stopped = "page limit"
-                    break
-                if self._out_of_time(report):
-                    return
-                seen.add(url)
-                pages += 1
-                self.progress(f"{source.name}: listing {url}")
-                try:
-                    page = self.client.get(source.request_url(url), allowed_hosts=allowed,
-                                           cutoff=self._budget_end)
-                    report.listing_pages += 1
-                    listing = self.extractor.listing(source, page.body, page.content_type, url,
-                                                     cutoff=self._budget_end)
-                except (FetchError, ExtractError) as exc:
-                    if _kind(exc) == "interrupted":
-                        raise Interrupted(self.signal) from exc
-                    if _kind(exc) == "time_budget":
-                        report.stopped = "time budget"  # not the listing's failure
-                        return
-                    if _is_end_of_pagination(exc, pages):
-                        break
-                    message = f"listing {_asked_at(source, url)}: {exc}"
-                    self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
-                    report.errors.append(message)
-                    log.info("%s: %s", source.name, message)
-                    break
-                if not listing.items:
-                    break
-                fresh = self._process_listing(source, listing.items, report, run_id, allowed)
-                self._pending -= {i.url for i in listing.items}
-                if not fresh and not self._pending and not opts.full and not opts.refresh:
-                    report.stopped = report.stopped or "up to date"
-                    break
-                url = listing.next_url if listing.next_url not in seen else None
+        for kind, start in source.discovery():
+            if not self._read_documents(source, kind, start, limit, report, run_id, allowed):
+                return  # out of time
         if report.listing_pages == 0 and report.errors:
             report.fatal = report.errors[0]  # not one listing page of any section was read
             return
@@ -221,6 +245,73 @@ class Fetcher:
                 self._process_listing(source, [ListingItem(u) for u in stale], report, run_id,
                                       allowed)
         self.check_stop()  # a signal during the last request must not end as "ok"
+
+    def _read_documents(self, source: Source, kind: str, start: str, limit: int,
+                        report: Report, run_id: int, allowed: frozenset[str]) -> bool:
+        """Read a listing and its next pages, a feed, or a sitemap and the sitemaps an index
+        names, fetching what they list that we lack; False when the time budget ran out.
+
+        Listings are read newest first until a page holds nothing new (and every pending
+        story has been met again); a document unchanged since the last run (a 304 to our
+        validators) is nothing new at the cost of one request."""
+        opts = self.options
+        queue: list[tuple[str, int]] = [(start, 0)]
+        seen: set[str] = set()
+        while queue:
+            url, depth = queue.pop(0)
+            self.check_stop()
+            if len(seen) >= limit:
+                report.stopped = "page limit"
+                return True
+            if self._out_of_time(report):
+                return False
+            seen.add(url)
+            self.progress(f"{source.name}: {kind} {url}")
+            # Validators only where a 304 cannot hide something owed: with stories pending
+            # from an earlier run, or with --full/--refresh, every page is read.
+            cheap = not (self._pending or opts.full or opts.refresh)
+            try:
+                page = self.client.get(
+                    source.request_url(url), allowed_hosts=allowed, cutoff=self._budget_end,
+                    headers=self.archive.document_headers(url) if cheap else None,
+                    accept=None if kind != "listing" else HTML_TYPES)
+                report.listing_pages += 1
+                if page.status == 304:
+                    report.stopped = report.stopped or "up to date"
+                    return True
+                listing = self.extractor.listing(source, page.body, page.content_type, url,
+                                                 cutoff=self._budget_end, kind=kind)
+            except (FetchError, ExtractError) as exc:
+                if _kind(exc) == "interrupted":
+                    raise Interrupted(self.signal) from exc
+                if _kind(exc) == "time_budget":
+                    report.stopped = "time budget"  # not the document's failure
+                    return False
+                if _is_end_of_pagination(exc, len(seen)):
+                    return True
+                message = f"{kind} {_asked_at(source, url)}: {exc}"
+                self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
+                report.errors.append(message)
+                log.info("%s: %s", source.name, message)
+                return True
+            self.archive.remember_document(url, source.name, kind, page.headers,
+                                           len(listing.items), listing.newest)
+            if kind != "listing" and opts.stale_after and _stale(listing.newest,
+                                                                 opts.stale_after):
+                report.errors.append(f"{kind} {_asked_at(source, url)} is stale: its newest "
+                                     f"item is from {listing.newest[:10]}, more than "
+                                     f"{opts.stale_after:g} days ago")
+            fresh = self._process_listing(source, listing.items, report, run_id, allowed)
+            self._pending -= {i.url for i in listing.items}
+            if listing.items and not fresh and not self._pending and not opts.full \
+                    and not opts.refresh:
+                report.stopped = report.stopped or "up to date"
+                return True
+            if listing.next_url and listing.next_url not in seen and listing.items:
+                queue.append((listing.next_url, depth))
+            if depth < MAX_SITEMAP_DEPTH:
+                queue.extend((u, depth + 1) for u in listing.more if u not in seen)
+        return True
 
     def _process_listing(self, source: Source, items: list[ListingItem], report: Report,
                          run_id: int, allowed: frozenset[str]) -> int:
@@ -363,6 +454,12 @@ def _asked_at(source: Source, url: str) -> str:
     since that is where the fault is."""
     asked = source.request_url(url)
     return url if asked == url else f"{url} (asked at {asked})"
+
+
+def _stale(newest: str | None, days: float) -> bool:
+    from ipnews.discovery import is_stale  # feeds and sitemaps only: no cost for listings
+
+    return is_stale(newest, days)
 
 
 def filter_stamp() -> str:

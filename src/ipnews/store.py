@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from ipnews.article import CJK, Article, clean_line, utcnow
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
@@ -40,7 +41,7 @@ BUSY_TIMEOUT_MS = 10_000
 # Every table the schema creates: a file that has user_version set but lacks one of them
 # was not made by ipnews, whatever it claims.
 TABLES = frozenset({"articles", "articles_fts", "article_urls", "versions", "captures", "runs",
-                    "fetch_log", "url_status", "migrations"})
+                    "fetch_log", "url_status", "migrations", "documents"})
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -276,9 +277,19 @@ def _migration_2(db: Any) -> None:
     db["url_status"].add_column("checked_with", str)
 
 
+def _migration_3(db: Any) -> None:
+    """documents: the listing pages, feeds and sitemaps read, with their validators (a
+    304 on the next run costs one request and means nothing new) and what they gave."""
+    db["documents"].create({
+        "url": str, "source": str, "kind": str, "etag": str, "last_modified": str,
+        "checked_at": str, "items": int, "newest": str,
+    }, pk="url", not_null={"source", "kind", "checked_at"})
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
+    (3, "documents", _migration_3),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -331,8 +342,20 @@ class Saved:
     version: int
 
 
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    """One thread at a time on the archive's connection: a fetch reads several sites at
+    once, and one thread's statements must never land inside another's transaction."""
+    @functools.wraps(method)
+    def wrapper(self: Archive, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Archive:
-    """The writable archive. Open it with `Archive.open(path)`; close it when done."""
+    """The writable archive. Open it with `Archive.open(path)`; close it when done. Its
+    methods may be called from several threads; each transaction holds the archive's lock.
+    """
 
     def __init__(self, path: Path, conn: sqlite3.Connection, keep_raw: bool = True) -> None:
         import sqlite_utils
@@ -345,6 +368,7 @@ class Archive:
         # What judged a story "not about IP" (decoder and term list versions), set by the
         # pipeline: a skip judged by anything else is judged again.
         self.checked_with: str | None = None
+        self.lock = threading.RLock()
         self._crash_after = int(os.environ.get("IPNEWS_TEST_CRASH_AFTER", "0") or 0)
         self._steps = 0
 
@@ -396,7 +420,7 @@ class Archive:
     def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE: take the write lock up front, so a read-then-write can never
         fail with "database is locked" halfway (a deferred transaction can)."""
-        with storage_errors(self.path):
+        with self.lock, storage_errors(self.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -416,6 +440,7 @@ class Archive:
                 os._exit(137)
 
     # -- what we already have --
+    @_serialized
     def known_urls(self, urls: list[str]) -> dict[str, str]:
         """For each URL we have met before: 'canonical' or 'same_text' (stored, or linked to
         a story we hold) or its status in the negative cache ('skipped', 'no_article', ...).
@@ -437,6 +462,7 @@ class Archive:
                     found.setdefault(url, status)
         return found
 
+    @_serialized
     def stale_skips(self, source: str, limit: int) -> list[str]:
         """Stories of a source judged "not about IP" by an older decoder or term list,
         newest first: they are fetched and judged again, whatever page they sit on."""
@@ -445,6 +471,7 @@ class Archive:
             "checked_with IS NOT ? ORDER BY first_seen DESC LIMIT ?",
             (source, self.checked_with, limit))]
 
+    @_serialized
     def pending_urls(self, source: str, settled: set[str]) -> set[str]:
         """URLs of a source whose last attempt failed for a reason not in settled."""
         marks = ",".join("?" * len(settled))
@@ -459,6 +486,7 @@ class Archive:
                 "UPDATE articles SET last_seen = ? WHERE id = (SELECT article_id FROM "
                 "article_urls WHERE url = ?)", (utcnow(), url))
 
+    @_serialized
     def stored_titles(self, url: str) -> set[str]:
         """The story's headline and the one its listing card showed last time: a card that
         now says something else than both is an edit worth fetching."""
@@ -467,6 +495,31 @@ class Archive:
             "ON a.id = u.article_id WHERE u.url = ?", (url,)).fetchone()
         return {t for t in row if t} if row else set()
 
+    @_serialized
+    def document_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a listing page, feed or sitemap read
+        before, so that an unchanged one costs a 304."""
+        row = self.conn.execute("SELECT etag, last_modified FROM documents WHERE url = ?",
+                                (url,)).fetchone()
+        out = {}
+        if row and row[0]:
+            out["If-None-Match"] = row[0]
+        if row and row[1]:
+            out["If-Modified-Since"] = row[1]
+        return out
+
+    def remember_document(self, url: str, source: str, kind: str, headers: dict[str, str],
+                          items: int, newest: str | None) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO documents (url, source, kind, etag, last_modified, checked_at, "
+                "items, newest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+                "etag = excluded.etag, last_modified = excluded.last_modified, checked_at = "
+                "excluded.checked_at, items = excluded.items, newest = excluded.newest",
+                (url, source, kind, headers.get("etag"), headers.get("last-modified"),
+                 utcnow(), items, newest))
+
+    @_serialized
     def conditional_headers(self, url: str) -> dict[str, str]:
         """ETag / Last-Modified of the last capture, for a cheap 304 on re-checks."""
         row = self.conn.execute(

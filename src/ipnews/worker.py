@@ -123,7 +123,8 @@ class Extracted:
 
 @dataclass(frozen=True)
 class ListingJob:
-    """One listing page to parse, with what the source learned from earlier ones."""
+    """One document that leads to articles, with what the source learned from earlier
+    ones: a listing page, a feed or a sitemap (kind)."""
 
     source: str
     base_url: str
@@ -132,16 +133,37 @@ class ListingJob:
     body: bytes
     content_type: str | None
     url: str
+    kind: str = "listing"
 
     def run(self, cache: dict[tuple, Any]) -> Listed:
-        from ipnews.decoding import decode_html
         from ipnews.extraction import check_size
 
         check_size(self.body)
         source = _source(cache, self.source, self.base_url, self.settings)
         source.listing_memory = dict(self.memory)
-        page = source.parse_listing(decode_html(self.body, self.content_type).text, self.url)
+        if self.kind == "listing":
+            from ipnews.decoding import decode_html
+
+            page = source.parse_listing(decode_html(self.body, self.content_type).text,
+                                        self.url)
+        else:
+            page = _discovered(source, self.kind, self.body, self.url)
         return Listed(page, source.listing_memory)
+
+
+def _discovered(source: Source, kind: str, body: bytes, url: str) -> ListingPage:
+    """A feed's or sitemap's entries that are the source's articles, canonical."""
+    from ipnews import discovery
+    from ipnews.sources.base import ListingPage
+
+    found = (discovery.parse_feed(body, url) if kind == "feed" else
+             discovery.parse_sitemap(body, url))
+    items = {}
+    for item in found.items:
+        item.url = source.canonical(source.from_mirror(item.url))
+        if source.is_article_url(item.url):
+            items.setdefault(item.url, item)
+    return ListingPage(list(items.values()), None, found.more, found.newest)
 
 
 @dataclass(frozen=True)
@@ -150,20 +172,20 @@ class Listed:
     memory: dict[str, Any]  # the source's listing_memory after the page
 
 
-def _listing_job(source: Source, body: bytes, content_type: str | None, url: str
-                 ) -> ListingJob:
+def _listing_job(source: Source, body: bytes, content_type: str | None, url: str,
+                 kind: str = "listing") -> ListingJob:
     return ListingJob(source.name, source.base_url, dict(source.settings),
-                      dict(source.listing_memory), body, content_type, url)
+                      dict(source.listing_memory), body, content_type, url, kind)
 
 
 def _source(cache: dict[tuple, Any], name: str, base_url: str, settings: dict[str, Any]
             ) -> Source:
-    from ipnews.sources import get_source_class
+    from ipnews.sources import source_class
 
     key = (name, base_url, repr(sorted(settings.items())))
     source = cache.get(key)
     if source is None:
-        source = cache[key] = get_source_class(name)(base_url=base_url, **settings)
+        source = cache[key] = source_class(name, settings)(base_url=base_url, **settings)
     return source
 
 
@@ -374,10 +396,11 @@ class Extractor:
         return self.collect()
 
     def listing(self, source: Source, body: bytes, content_type: str | None, url: str,
-                cutoff: float | None = None) -> ListingPage:
-        """Decode and parse a listing page in the child, under the same timeout and memory
-        limit as an article; what the source learns from it comes back to `source`."""
-        self._send(_listing_job(source, body, content_type, url))
+                cutoff: float | None = None, kind: str = "listing") -> ListingPage:
+        """Decode and parse a listing page (or a feed, a sitemap: kind) in the child,
+        under the same timeout and memory limit as an article; what the source learns from
+        it comes back to `source`."""
+        self._send(_listing_job(source, body, content_type, url, kind))
         listed: Listed = self._receive(cutoff)
         source.listing_memory = listed.memory
         return listed.page
@@ -395,6 +418,12 @@ class Extractor:
 class InProcess:
     """The same interface, extracting in this process: for tools and tests. Nothing here
     can be cut short, so cutoff is accepted and ignored."""
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __init__(self) -> None:
         self._cache: dict[tuple, Any] = {}
@@ -415,10 +444,10 @@ class InProcess:
         return job.run(self._cache)
 
     def listing(self, source: Source, body: bytes, content_type: str | None, url: str,
-                cutoff: float | None = None) -> ListingPage:
+                cutoff: float | None = None, kind: str = "listing") -> ListingPage:
         if self._job is not None:
             raise RuntimeError("the previous page was not collected")
-        listed = _listing_job(source, body, content_type, url).run(self._cache)
+        listed = _listing_job(source, body, content_type, url, kind).run(self._cache)
         source.listing_memory = listed.memory
         return listed.page
 

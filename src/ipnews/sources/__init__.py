@@ -1,8 +1,10 @@
-"""The registry of sources. A new source is one module here, added to _MODULES."""
+"""The registry of sources. A new built-in source is one module here, added to _MODULES;
+a user's source is a [sources.NAME] table of the config file (see declared.py)."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ipnews.errors import UsageError
 from ipnews.sources.base import Source
@@ -36,3 +38,23 @@ def get_source_class(name: str) -> type[Source]:
     if name not in sources:
         raise UsageError(f"unknown source {name!r} (known: {', '.join(sources)})")
     return sources[name]
+
+
+def source_class(name: str, settings: dict[str, Any]) -> type[Source]:
+    """The class of a source by its name and settings: a built-in one, or one declared in
+    the config file, whose declaration travels in its settings (to the extractor process,
+    which has no config)."""
+    if name in source_names():
+        return get_source_class(name)
+    declaration = settings.get("declaration")
+    if not isinstance(declaration, dict):
+        raise UsageError(f"unknown source {name!r} (known: {', '.join(source_names())})")
+    key = (name, repr(sorted(declaration.items())))
+    if key not in _DECLARED:
+        from ipnews.sources.declared import declared_class
+
+        _DECLARED[key] = declared_class(name, declaration)
+    return _DECLARED[key]
+
+
+_DECLARED: dict[tuple[str, str], type[Source]] = {}

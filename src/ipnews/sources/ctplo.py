@@ -63,12 +63,12 @@ class Ctplo(Source):
     hosts = frozenset({"ctplo.com", "www.ctplo.com"})
     article_path = re.compile(r"/blog/(?!blog-list$|category$|tag$)[a-z0-9][a-z0-9-]*")
     trailing_slash = False
-
-    def listing_urls(self) -> list[str]:
-        return [f"{self.home}/blog/blog-list"]
+    listings = ("/blog/blog-list",)
 
     # --- listing ---------------------------------------------------------------------
     def parse_listing(self, html: str, url: str) -> ListingPage:
+        # The markup is unknown (see the module docstring): cards are found by their text,
+        # a link to a post followed by its "Published on" meta line, not by selectors.
         tree = parse_html(html)
         lines = blocks(tree.body)
         items: dict[str, ListingItem] = {}
@@ -124,6 +124,7 @@ class Ctplo(Source):
 
     # --- post ------------------------------------------------------------------------
     def extract(self, html: str, url: str) -> Article:
+        # Landmarks, not selectors: the post is cut out of the visible text (module docstring).
         tree = parse_html(html)
         lines = blocks(tree.body, skip=_CHROME)
         title = _title_hint(tree) or ""

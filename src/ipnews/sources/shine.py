@@ -7,27 +7,19 @@ Structure read off real pages of the 2020 template (see README, "Sources"): arti
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from ipnews.article import Article, clean_line, parse_local
-from ipnews.errors import ExtractError
-from ipnews.extraction import (
-    BOILERPLATE,
-    blocks,
-    html_language,
-    meta,
-    meta_tags,
-    parse_html,
-    text_of,
-    trafilatura_paragraphs,
-)
 from ipnews.sources import register
-from ipnews.sources.base import ListingItem, ListingPage, Source
+from ipnews.sources.base import Cards, Fields, Source, read
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from ipnews.article import Article
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
 _VISIBLE_TIME = re.compile(r"(\d{1,2}:\d{2})\s*UTC\+8,\s*(\d{4}-\d{2}-\d{2})")
-_CARD = "div.story[data-id]"
 # One bounded pattern per field (a .*? chain backtracks badly on hostile pages).
 _MODEL_FIELDS = {k: re.compile(rf"\b{k}\s*:\s*(\d{{1,9}})") for k in
                  ("RecordCount", "Id", "PageSize")}
@@ -44,6 +36,14 @@ class Shine(Source):
     keep_query = frozenset({"pi", "lan", "sid"})  # /model.aspx pagination beyond page 30
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["news/nation", "news/metro", "biz"]}
+    cards = Cards(card="div.story[data-id]", link=(".list-story a[href]", "a[href]"),
+                  title=("h2",), published=("span.story-info-date[data-date]@data-date",),
+                  date_formats=_DATE_FORMATS, section=(".category",), summary=(".summary",))
+    fields = Fields(
+        title=("h1", "meta:og:title"), published=("meta:ArticlePublishDate",),
+        date_formats=_DATE_FORMATS, authors=(".authorList .author span.name",),
+        section=("meta:ColumnId",), summary=(".m-quote .q",), tags=("meta:Keywords",),
+        body=("div.content",), not_article="html#list")
 
     def canonical(self, href: str, page_url: str | None = None) -> str:
         # The site's query parameters mean something only on its /model.aspx pagination:
@@ -54,35 +54,11 @@ class Shine(Source):
         return url
 
     def listing_urls(self) -> list[str]:
+        # The sections read are the user's choice ([sources.shine] sections).
         return [f"{self.home}/{s.strip('/')}/" for s in self.settings["sections"]]
 
-    def parse_listing(self, html: str, url: str) -> ListingPage:
-        tree = parse_html(html)
-        items = []
-        # A card inside a card is part of it: read apart, every level of a nest would read
-        # the same innermost headline again (900 levels over 1 MB of text took 18 s).
-        nested = {n.mem_id for n in tree.css(f"{_CARD} {_CARD}")}
-        for card in tree.css(_CARD):
-            if card.mem_id in nested:
-                continue
-            link = card.css_first(".list-story a[href]") or card.css_first("a[href]")
-            if link is None:
-                continue
-            href = self.canonical(link.attributes.get("href") or "", url)
-            if not self.is_article_url(href):
-                continue
-            date = card.css_first("span.story-info-date[data-date]")
-            items.append(ListingItem(
-                url=href,
-                title=text_of(card, "h2"),
-                published_at=parse_local(date.attributes.get("data-date") if date else None,
-                                         _DATE_FORMATS),
-                section=text_of(card, ".category"),
-                summary=text_of(card, ".summary"),
-            ))
-        return ListingPage(items, self._next_listing(html, url, len(items)))
-
-    def _next_listing(self, html: str, url: str, count: int) -> str | None:
+    def next_listing(self, tree: LexborHTMLParser, html: str, url: str, count: int
+                     ) -> str | None:
         """The site's own ListModel.path: pages 2-30 are <section>/list_N.shtml, later pages
         /model.aspx?pi=N&lan=common&sid=<section id>. Only page 1 carries the model (list_N
         may be a bare fragment), so its record count and id are remembered per section."""
@@ -117,37 +93,23 @@ class Shine(Source):
         return f"{section}list_{page + 1}.shtml"
 
     def extract(self, html: str, url: str) -> Article:
-        tree = parse_html(html)
-        root = tree.css_first("html")
-        if root is not None and root.attributes.get("id") == "list":
-            raise ExtractError("a listing page, not an article", kind="no_article")
-        metas = meta_tags(tree)
-        title = (text_of(tree, "h1") or meta(metas, "og:title")
-                 or (text_of(tree, "title") or "").removesuffix(" - SHINE News"))
-        published = parse_local(meta(metas, "ArticlePublishDate"), _DATE_FORMATS)
-        if published is None and (m := _VISIBLE_TIME.search(text_of(tree, ".story-info") or "")):
-            published = parse_local(f"{m.group(2)} {m.group(1)}", _DATE_FORMATS)
-        authors = [clean_line(n.text()) for n in tree.css(".authorList .author span.name")]
-        section = meta(metas, "ColumnId")
-        if section is None:
-            crumbs = tree.css_first("div.category")
-            section = " / ".join(clean_line(a.text()) for a in crumbs.css("a")) if crumbs else None
-        bottom = text_of(tree, ".story-info-bottom") or ""
-        wire_source, editor = _after(bottom, "Source:", "Editor:"), _after(bottom, "Editor:")
-        tags = [t for t in re.split(r"[,，;]", meta(metas, "Keywords") or "") if t.strip()]
+        # Three things the description cannot say: the visible "15:25 UTC+8, 2020-02-26"
+        # when the date meta is missing, the breadcrumb as the section, and the
+        # "Source: Xinhua  Editor: Wang Yi" line, which is metadata, not body text.
+        from ipnews.article import clean_line
+        from ipnews.extraction import parse_html
 
-        paragraphs = [b.text for b in blocks(tree.css_first("div.content"))]
-        extraction = "selectors"
-        if not paragraphs:
-            extraction = "trafilatura"
-            paragraphs = [p for p in trafilatura_paragraphs(html, url)
-                          if p != title and not BOILERPLATE.match(p)]
-        return Article(
-            source=self.name, url=url, title=title, body="\n\n".join(paragraphs),
-            published_at=published, authors=authors, wire_source=wire_source, editor=editor,
-            section=section, summary=text_of(tree, ".m-quote .q"), tags=tags,
-            language=html_language(tree) or self.language, extraction=extraction,
-        )
+        article = super().extract(html, url)
+        tree = parse_html(html)
+        if article.published_at is None and (
+                m := _VISIBLE_TIME.search(read(tree, None, (".story-info",)) or "")):
+            article.published_at = self.parse_date(f"{m.group(2)} {m.group(1)}")
+        if article.section is None and (crumbs := tree.css_first("div.category")) is not None:
+            article.section = " / ".join(t for a in crumbs.css("a") if (t := clean_line(a.text())))
+        bottom = read(tree, None, (".story-info-bottom",)) or ""
+        article.wire_source = _after(bottom, "Source:", "Editor:") or None
+        article.editor = _after(bottom, "Editor:") or None
+        return article
 
 
 def _after(text: str, label: str, until: str | None = None) -> str | None:
