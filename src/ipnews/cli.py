@@ -19,6 +19,7 @@ import click
 
 from ipnews import __version__
 from ipnews.errors import (
+    EXIT_ALARM,
     EXIT_BUG,
     EXIT_OK,
     EXIT_OUTAGE,
@@ -287,10 +288,15 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
                 _say(f"  {error}")
             if len(r.errors) > 10:
                 _say(f"  ... and {len(r.errors) - 10} more (all in `ipnews runs --json`)")
+    alarms = [r.alarm for r in reports if r.alarm]
+    for alarm in alarms:  # even with -q: cron must mail the person who fixes parsers
+        _say(alarm)
     if outage:
         click.echo("nothing could be fetched: every source failed (is the network down?)",
                    err=True)
         raise click.exceptions.Exit(EXIT_OUTAGE)
+    if alarms:
+        raise click.exceptions.Exit(EXIT_ALARM)
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -610,13 +616,18 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
                      "enabled": table.get("enabled", True),
                      "last_run": stats.get(name, {}).get("last_run"),
                      "last_status": stats.get(name, {}).get("last_status"),
+                     "health": stats.get(name, {}).get("health"),
+                     "health_note": stats.get(name, {}).get("health_note"),
+                     "last_ok": stats.get(name, {}).get("last_ok"),
                      "articles": stats.get(name, {}).get("articles", 0)})
     wanted = _fields(fields, rows[0])
     if fmt == "table" and not wanted:
         for r in rows:
             r["last run UTC"] = _short_time(r["last_run"])
-        _emit(rows, fmt, None, columns=["name", "articles", "last run UTC", "last_status",
-                                        "finds", "url"])
+            r["ok UTC"] = _short_time(r["last_ok"])[:10]
+            r["why"] = r["health_note"] or ""
+        _emit(rows, fmt, None, columns=["name", "articles", "last run UTC", "health",
+                                        "ok UTC", "finds", "why"])
     else:
         _emit(rows, fmt, wanted)
 

@@ -21,6 +21,7 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_STORAGE = 4
 EXIT_OUTAGE = 5  # fetch: not one source could be read (the network or every site is down)
+EXIT_ALARM = 6  # fetch: a source looks broken (its site changed): someone must fix its parser
 EXIT_LOCKED = 75
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143

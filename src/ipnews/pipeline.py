@@ -19,6 +19,7 @@ from ipnews.client import HTML_TYPES, Client, Page
 from ipnews.decoding import DECODER_VERSION
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
+from ipnews.health import ALARMS, OK, Metrics, judge
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import PERMANENT, Archive, Capture
 from ipnews.worker import Extractor, InProcess, Job
@@ -50,12 +51,23 @@ class Report:
     skipped_stories: list[tuple[str, str]] = field(default_factory=list)
     fatal: str | None = None  # the source could not be read at all
     duration_s: float = 0.0
+    metrics: Metrics = field(default_factory=Metrics)
+    health: str = OK
+    health_note: str | None = None
 
     @property
     def status(self) -> str:
         if self.fatal:
             return "failed"
         return "partial" if self.failed or self.errors else "ok"
+
+    @property
+    def alarm(self) -> str | None:
+        """One line for the person who must fix the parser, when the source looks broken."""
+        if self.health not in ALARMS:
+            return None
+        return f"ALARM {self.source} looks {self.health}: {self.health_note} (has the site " \
+               "changed? see `ipnews sources`)"
 
     def summary(self) -> str:
         if self.fatal:
@@ -197,14 +209,17 @@ class Fetcher:
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = self.client.requests - requests_before
             status = status or report.status
+            if status in ("ok", "partial"):
+                report.health, report.health_note = judge(
+                    report.metrics, self.archive.earlier_metrics(source.name))
             try:
                 self.archive.finish_run(
                     run_id, duration_s=report.duration_s, status=status,
                     listing_pages=report.listing_pages, requests=report.requests,
                     new=report.new, updated=report.updated, unchanged=report.unchanged,
                     duplicate=report.duplicate, skipped=report.skipped, failed=report.failed,
-                    stopped=report.stopped,
-                    errors=report.errors)
+                    stopped=report.stopped, errors=report.errors, health=report.health,
+                    health_note=report.health_note, metrics=report.metrics.as_dict())
             except StorageError:
                 log.debug("could not record the end of run %s", run_id, exc_info=True)
         return report
@@ -296,11 +311,15 @@ class Fetcher:
                 return True
             self.archive.remember_document(url, source.name, kind, page.headers,
                                            len(listing.items), listing.newest)
+            report.metrics.documents += 1
+            report.metrics.cards += len(listing.items)
             if kind != "listing" and opts.stale_after and _stale(listing.newest,
                                                                  opts.stale_after):
-                report.errors.append(f"{kind} {_asked_at(source, url)} is stale: its newest "
-                                     f"item is from {listing.newest[:10]}, more than "
-                                     f"{opts.stale_after:g} days ago")
+                stale = (f"{kind} {_asked_at(source, url)} is stale: its newest item is from "
+                         f"{(listing.newest or '')[:10]}, more than {opts.stale_after:g} "
+                         "days ago")
+                report.metrics.stale = report.metrics.stale or stale
+                report.errors.append(stale)
             fresh = self._process_listing(source, listing.items, report, run_id, allowed)
             self._pending -= {i.url for i in listing.items}
             if listing.items and not fresh and not self._pending and not opts.full \
@@ -414,6 +433,7 @@ class Fetcher:
             extracted = self.extractor.collect(cutoff=self._budget_end)
             article = extracted.article
             _merge_listing(article, item)
+            _count(report.metrics, article)
             if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:
                 article.flags.append(f"replacement_chars:{extracted.replacements}")
             check_quality(article)
@@ -447,6 +467,13 @@ class Fetcher:
 
 def _kind(exc: Exception) -> str:
     return getattr(exc, "kind", "error")
+
+
+def _count(metrics: Metrics, article: Article) -> None:
+    metrics.pages += 1
+    metrics.fallbacks += article.extraction == "trafilatura"
+    metrics.no_date += not article.published_at
+    metrics.no_authors += not article.authors
 
 
 def _asked_at(source: Source, url: str) -> str:

@@ -279,17 +279,20 @@ def _migration_2(db: Any) -> None:
 
 def _migration_3(db: Any) -> None:
     """documents: the listing pages, feeds and sitemaps read, with their validators (a
-    304 on the next run costs one request and means nothing new) and what they gave."""
+    304 on the next run costs one request and means nothing new) and what they gave.
+    runs.health, health_note, metrics: how healthy each source looked (see health.py)."""
     db["documents"].create({
         "url": str, "source": str, "kind": str, "etag": str, "last_modified": str,
         "checked_at": str, "items": int, "newest": str,
     }, pk="url", not_null={"source", "kind", "checked_at"})
+    for column in ("health", "health_note", "metrics"):
+        db["runs"].add_column(column, str)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
-    (3, "documents", _migration_3),
+    (3, "documents, runs.health", _migration_3),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -543,11 +546,20 @@ class Archive:
                 "ipnews_version": __version__,
             }).last_pk
 
+    @_serialized
+    def earlier_metrics(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The health metrics of a source's last runs, newest first."""
+        return [json.loads(m) for (m,) in self.conn.execute(
+            "SELECT metrics FROM runs WHERE source = ? AND metrics IS NOT NULL AND status != "
+            "'running' ORDER BY id DESC LIMIT ?", (source, limit))]
+
     def finish_run(self, run_id: int, **fields: Any) -> None:
         """Record how a run ended. A run that failed because another program held the
         file busy tries again for a while: its row must not stay 'running'."""
         if "errors" in fields:
             fields["errors"] = json.dumps(fields["errors"][:50], ensure_ascii=False)
+        if "metrics" in fields:
+            fields["metrics"] = json.dumps(fields["metrics"])
         fields["finished_at"] = utcnow()
         for attempt in range(3):
             try:
@@ -721,8 +733,8 @@ ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wi
                   "flags", "version", "first_seen", "last_seen", "updated_at", "content_hash")
 RUN_FIELDS = ("id", "source", "started_at", "duration_s", "status", "listing_pages", "requests",
               "new", "updated", "unchanged", "duplicate", "skipped", "failed", "stopped",
-              "errors")
-JSON_FIELDS = ("authors", "tags", "flags", "errors")
+              "errors", "health", "health_note", "metrics")
+JSON_FIELDS = ("authors", "tags", "flags", "errors", "metrics")
 
 
 @dataclass(frozen=True)
@@ -1033,10 +1045,15 @@ def source_stats(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     stats: dict[str, dict[str, Any]] = {}
     for source, count in conn.execute("SELECT source, count(*) FROM articles GROUP BY source"):
         stats.setdefault(source, {})["articles"] = count
-    for source, finished, status in conn.execute(
-            "SELECT source, max(coalesce(finished_at, started_at)), status FROM runs "
-            "GROUP BY source"):
-        stats.setdefault(source, {}).update(last_run=finished, last_status=status)
+    for source, finished, status, health, note in conn.execute(
+            "SELECT source, coalesce(finished_at, started_at), status, health, health_note "
+            "FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY source)"):
+        stats.setdefault(source, {}).update(last_run=finished, last_status=status,
+                                            health=health, health_note=note)
+    for source, last_ok in conn.execute(
+            "SELECT source, max(coalesce(finished_at, started_at)) FROM runs WHERE health = "
+            "'ok' GROUP BY source"):
+        stats.setdefault(source, {})["last_ok"] = last_ok
     return stats
 
 
