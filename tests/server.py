@@ -29,6 +29,7 @@ class SiteServer:
     routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    host: str = "127.0.0.1"  # another loopback address makes another host
 
     def __post_init__(self) -> None:
         site = self
@@ -72,13 +73,13 @@ class SiteServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer((self.host, 0), _Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"http://{self.host}:{self.httpd.server_address[1]}"
 
     def resolve(self, path: str) -> Path | None:
         rel = unquote(path).lstrip("/")
