@@ -31,11 +31,12 @@ measure.start_launcher()
 
 import bench_extraction  # noqa: E402
 import bench_fetch  # noqa: E402
+import bench_hosts  # noqa: E402
 import bench_search  # noqa: E402
 import bench_startup  # noqa: E402
 from measure import RESULTS, Row  # noqa: E402
 
-SECTIONS = ("start", "extract", "fetch", "search")
+SECTIONS = ("start", "extract", "fetch", "hosts", "search")
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,17 @@ class Plan:
     fallback_size: int  # pages of the fetch down the trafilatura path
     search_sizes: tuple[int, ...]
     search_budget: float  # seconds of repeated runs per query and size
+    host_sizes: tuple[int, ...]  # articles per site, one site per loopback host
+    host_compare_runs: int  # delay-0 runs of ipnews and of trafilatura's CLI, taking turns
 
 
 QUICK = Plan("quick", start_runs=5, extract_repeat=3, fetch_sizes=(200,), no_raw_size=200,
              incremental_size=200, fallback_size=200, search_sizes=(10_000,),
-             search_budget=0.3)
+             search_budget=0.3, host_sizes=(2, 1, 1, 1), host_compare_runs=1)
 FULL = Plan("full", start_runs=11, extract_repeat=10, fetch_sizes=(1_000, 10_000),
             no_raw_size=1_000, incremental_size=10_000, fallback_size=1_000,
-            search_sizes=(10_000, 100_000), search_budget=1.5)
+            search_sizes=(10_000, 100_000), search_budget=1.5,
+            host_sizes=(15, 11, 10, 9, 8, 7, 6, 5), host_compare_runs=3)
 
 
 def log(message: str) -> None:
@@ -79,6 +83,10 @@ def section_fetch(plan: Plan) -> list[Row]:
                            repeat_below=5_000, fallback_size=plan.fallback_size, log=log)
 
 
+def section_hosts(plan: Plan) -> list[Row]:
+    return bench_hosts.run(plan.host_sizes, plan.host_compare_runs, log=log)
+
+
 def section_search(plan: Plan) -> list[Row]:
     sizes = list(plan.search_sizes)
     data = {n: bench_search.measure_size(n, plan.search_budget, log=log) for n in sizes}
@@ -87,7 +95,7 @@ def section_search(plan: Plan) -> list[Row]:
 
 RUNNERS: dict[str, Callable[[Plan], list[Row]]] = {
     "start": section_start, "extract": section_extract, "fetch": section_fetch,
-    "search": section_search,
+    "hosts": section_hosts, "search": section_search,
 }
 
 
