@@ -265,8 +265,9 @@ def test_W4_fetch_reads_a_hostile_listing_page_in_a_moment(mirror, ipnews):
     with hang_guard(10):
         result = ipnews("fetch", "ctplo", "--db", str(mirror.db),
                         "--config", str(mirror.config))
-    assert result.code == 0, result.err
-    assert "ctplo: 0 new" in result.err
+    # Read at once, and seen for what it is: a listing with no article links on it.
+    assert result.code == 6, result.err
+    assert "ctplo: 0 new" in result.err and "ALARM ctplo looks broken" in result.err
 
 
 def test_W4_extract_of_a_hostile_page_returns_in_a_moment(tmp_path, ipnews):

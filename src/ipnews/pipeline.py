@@ -502,17 +502,14 @@ def _is_end_of_pagination(exc: Exception, pages: int) -> bool:
 
 
 def _merge_listing(article: Article, item: ListingItem) -> None:
-    """Cards know things article pages may not show (CTPLO posts often carry no date)."""
-    if not article.published_at:
-        article.published_at = item.published_at
-    if not article.authors and item.authors:
-        article.authors = list(item.authors)
-    if not article.section and item.section:
-        article.section = item.section
-    if not article.title and item.title:
-        article.title = item.title
-    if not article.summary and item.summary:
-        article.summary = item.summary
+    """Cards, feed items and sitemap entries know things article pages may not show (CTPLO
+    posts often carry no date). A field taken from them is flagged with where it came
+    from ("published_at:rss"), so a reader can tell a page's own date from a feed's."""
+    for name in ("published_at", "authors", "section", "title", "summary"):
+        given = getattr(item, name)
+        if given and not getattr(article, name):
+            setattr(article, name, list(given) if name == "authors" else given)
+            article.flags.append(f"{name}:{item.origin}")
 
 
 def _aliases(source: Source, page: Page) -> tuple[str, ...]:
@@ -551,7 +548,8 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
                                                 published_at=stored["published_at"],
                                                 authors=stored["authors"],
                                                 section=stored["section"],
-                                                summary=stored["summary"]))
+                                                summary=stored["summary"],
+                                                origin="stored"))
             check_quality(article)
         except ExtractError as exc:
             if exc.kind == "interrupted":

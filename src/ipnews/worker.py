@@ -161,6 +161,7 @@ def _discovered(source: Source, kind: str, body: bytes, url: str) -> ListingPage
     items = {}
     for item in found.items:
         item.url = source.canonical(source.from_mirror(item.url))
+        item.origin = found.kind or kind
         if source.is_article_url(item.url):
             items.setdefault(item.url, item)
     return ListingPage(list(items.values()), None, found.more, found.newest)

@@ -34,6 +34,7 @@ class ListingItem:
     authors: list[str] = field(default_factory=list)
     section: str | None = None
     summary: str | None = None
+    origin: str = "listing"  # what listed it: listing, rss, atom, sitemap, news-sitemap...
 
 
 @dataclass
