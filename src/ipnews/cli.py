@@ -376,7 +376,8 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
             for host in {*source.hosts, urlsplit(source.base_url).hostname or ""} - {""}:
                 delays[host] = max(float(delay), delays.get(host, 0.0))
     allow = set()
-    bases = [s.base_url for s in sources if s.base_url != s.home]
+    bases = [s.base_url for s in sources
+             if s.base_url != s.home or config.sources.get(s.name, {}).get("base_url")]
     for base in [*bases, *([typed] if typed else [])]:
         try:
             parts = urlsplit(base)
@@ -583,17 +584,23 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
 
 
 # --- sources / runs ----------------------------------------------------------------------
-@cli.command()
+@cli.group(invoke_without_command=True)
 @output_options
 @common_options
-def sources(fmt: str, fields: str | None, db_option: str | None,
+@click.pass_context
+def sources(ctx: click.Context, fmt: str, fields: str | None, db_option: str | None,
             config_option: str | None) -> None:
     """List the sources: name, URL fetched, last run and number of articles.
+
+    `ipnews sources add URL` proposes a new source for a site (see its --help).
 
     \b
     Example:
         ipnews sources
+        ipnews sources add https://chinaiplawupdate.com/ --dry-run
     """
+    if ctx.invoked_subcommand is not None:
+        return  # `sources add`: its own command
     from ipnews.sources import registry
     from ipnews.store import source_stats
 
@@ -630,6 +637,101 @@ def sources(fmt: str, fields: str | None, db_option: str | None,
                                         "ok UTC", "finds", "why"])
     else:
         _emit(rows, fmt, wanted)
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--name", help="The source's name (default: from the site's host name).")
+@click.option("--dry-run", is_flag=True, help="Print the [sources.NAME] table; write nothing.")
+@common_options
+@click.pass_context
+def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
+                db_option: str | None, config_option: str | None) -> None:
+    """Look at a site and add a source for it to the config file.
+
+    Finds the feeds the site links (or serves at the usual paths), the sitemaps its
+    robots.txt names, or else the article links on the page; reads the newest few
+    articles as a fetch would; and appends a [sources.NAME] table to the config file.
+    What was found, and the articles read, are shown on stderr.
+
+    \b
+    Example:
+        ipnews sources add https://chinaiplawupdate.com/ --dry-run
+        ipnews sources add https://www.example.com/news/ --name examplenews
+    """
+    from ipnews.client import Client
+    from ipnews.config import default_config_path
+    from ipnews.probe import DEFAULT_STALE_DAYS, probe, stanza
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
+
+    # --db and --config given before `add` (`ipnews sources --config X add URL`) count too.
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    config_option = config_option or parent.get("config_option")
+    config, _db = _setup(config_option, db_option or parent.get("db_option"))
+    if not re.match(r"^https?://", url):
+        raise UsageError(f"not an http(s) URL: {url!r}")
+    if name is not None and not dry_run:
+        _refuse_taken(name, config)  # before a single request
+    settings = _client_settings(config, [], None, typed=url)
+    with Client(settings) as client, Extractor(
+            timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)) as extractor:
+        proposal = probe(url, client, extractor, name=name,
+                         stale_after=config.fetch.get("stale_after", DEFAULT_STALE_DAYS))
+    for note in proposal.notes:
+        _say(note)
+    _show_samples(proposal.samples)
+    text = stanza(proposal)
+    if dry_run:
+        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        with _reader_may_leave():
+            click.echo(text, nl=False)
+        return
+    _refuse_taken(proposal.name, config)
+    path = config.path or default_config_path()
+    _append_to_config(path, text)
+    _say(f"added [sources.{proposal.name}] to {path}; `ipnews fetch {proposal.name}` reads it")
+
+
+def _refuse_taken(name: str, config: Any) -> None:
+    from ipnews.sources import source_names
+
+    if name in source_names():
+        raise UsageError(f"{name!r} is a built-in source: choose another name with --name")
+    if name in config.sources:
+        raise UsageError(f"[sources.{name}] already exists in {config.path}: choose another "
+                         "name with --name")
+
+
+def _show_samples(samples: list[dict[str, Any]]) -> None:
+    """The articles a probe read, as a table on stderr: for people, not for pipes."""
+    from ipnews.formats import render
+
+    rows = [{"published": _short_time(s["published_at"]), "title": s["title"] or "",
+             "chars": s["body_chars"], "read by": s["error"] or s["extraction"],
+             "url": s["url"]} for s in samples]
+    render(rows, "table", sys.stderr, widths={"title": 50, "read by": 40})
+
+
+def _append_to_config(path: Path, text: str) -> None:
+    """Append a table to the config file, atomically: never through a symbolic link, and
+    only if the whole file still parses."""
+    from ipnews.config import MAX_CONFIG_BYTES, tomllib
+    from ipnews.files import open_regular, write_atomic
+
+    old = b""
+    if os.path.lexists(path):
+        with open(open_regular(path, os.O_RDONLY), "rb") as f:  # refuses a link, a FIFO
+            old = f.read(MAX_CONFIG_BYTES + 1)
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    new = old + (b"\n" if old.strip() else b"") + text.encode("utf-8")
+    try:
+        tomllib.loads(new.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot add the source to {path}: the file would not be valid "
+                         f"TOML ({exc})") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, new)
 
 
 @cli.command()
