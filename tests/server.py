@@ -30,6 +30,8 @@ class SiteServer:
     requests: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     host: str = "127.0.0.1"  # another loopback address makes another host
+    etags: bool = False  # send ETags and answer 304 to a matching If-None-Match
+    not_modified: list[str] = field(default_factory=list)  # paths answered 304
 
     def __post_init__(self) -> None:
         site = self
@@ -64,10 +66,26 @@ class SiteServer:
                 # Feeds and sitemaps go out as XML, as sites serve them.
                 ctype = {".xml": "application/xml", ".gz": "application/x-gzip"}.get(
                     file.suffix, site.content_type)
-                self._send(200, file.read_bytes(), ctype)
+                body = file.read_bytes()
+                headers = {}
+                if site.etags:  # validators, and a 304 when the client's still match
+                    import hashlib
 
-            def _send(self, status: int, body: bytes, ctype: str = "text/html") -> None:
+                    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                    if self.headers.get("If-None-Match") == etag:
+                        site.not_modified.append(path)
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                        return
+                    headers["ETag"] = etag
+                self._send(200, body, ctype, headers)
+
+            def _send(self, status: int, body: bytes, ctype: str = "text/html",
+                      headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -155,3 +155,34 @@ def test_a_listing_source_reads_its_cards_and_stops_at_a_missing_next_page(
     assert "ipblog: 3 new" in result.err
     assert "/category/news/page/2/" in blog_site.pages()  # asked, 404: the end, no error
     assert "/about/" not in blog_site.pages()  # only the cards' links are articles
+
+
+def test_an_unchanged_feed_costs_one_request_and_a_304(blog, ipnews):
+    server, config, db = blog
+    server.etags = True
+    args = ("--db", str(db), "--config", str(config))
+    assert ipnews("fetch", "ipblog", *args).code == 0
+    server.requests.clear()
+    again = ipnews("fetch", "ipblog", *args)
+    assert again.code == 0 and "0 new" in again.err
+    assert server.pages() == ["/feed/"] and server.not_modified == ["/feed/"]
+    assert rows(db, "SELECT etag IS NOT NULL FROM documents WHERE url = ?",
+                "https://ipblog.example/feed/") == [(1,)]
+
+
+def test_a_stale_feed_is_reported_not_trusted_silently(blog, ipnews):
+    _server, config, db = blog
+    config.write_text(config.read_text("utf-8").replace("delay = 0", "delay = 0\nstale_after = 1"),
+                      "utf-8")
+    result = ipnews("fetch", "ipblog", "--db", str(db), "--config", str(config))
+    assert result.code == 3, result.err
+    assert "feed https://ipblog.example/feed/" in result.err and "is stale" in result.err
+    assert rows(db, "SELECT health FROM runs") == [("stale",)]
+
+
+def test_sitemaps_named_by_robots_txt(tmp_path, blog_site, ipnews):
+    args = _declare(tmp_path, blog_site, sitemap="https://ipblog.example/robots.txt")
+    result = ipnews("fetch", "ipblog", *args)
+    assert result.code == 0, result.err
+    assert "ipblog: 3 new" in result.err
+    assert {"/news-sitemap.xml", "/sitemap_index.xml"} <= set(blog_site.pages())

@@ -203,6 +203,7 @@ def cli() -> None:
     The archive is one SQLite file (default: the user data directory, e.g.
     ~/.local/share/ipnews/ipnews.db; set --db or IPNEWS_DB). Exit codes: 0 ok,
     1 internal error, 2 usage, 3 some sources or pages failed, 4 storage,
+    5 no source could be read, 6 a source looks broken (its site changed),
     75 another fetch holds the lock, 130/143 interrupted.
 
     \b
@@ -231,9 +232,10 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
           config_option: str | None) -> None:
     """Fetch new articles from the sources (default: all enabled) into the archive.
 
-    A normal run reads listing pages newest first and stops at the first page whose
-    articles are all known. One line per source goes to stderr: new, updated,
-    duplicate, skipped (not about IP), failed.
+    A normal run reads each source's listing pages, feeds and sitemaps (sources on
+    different hosts at the same time) and stops at the first page whose articles are
+    all known. One line per source goes to stderr: new, updated, duplicate, skipped
+    (not about IP), failed; an ALARM line, even with -q, when a source looks broken.
 
     \b
     Example:

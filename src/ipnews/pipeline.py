@@ -294,6 +294,11 @@ class Fetcher:
                 if page.status == 304:
                     report.stopped = report.stopped or "up to date"
                     return True
+                if kind == "sitemap" and urlsplit(url).path == "/robots.txt":
+                    # "sitemap = .../robots.txt": the sitemaps its Sitemap: lines name.
+                    queue.extend((u, depth + 1) for u in robots_sitemaps(page.body, url)
+                                 if u not in seen)
+                    continue
                 listing = self.extractor.listing(source, page.body, page.content_type, url,
                                                  cutoff=self._budget_end, kind=kind)
             except (FetchError, ExtractError) as exc:
@@ -481,6 +486,20 @@ def _asked_at(source: Source, url: str) -> str:
     since that is where the fault is."""
     asked = source.request_url(url)
     return url if asked == url else f"{url} (asked at {asked})"
+
+
+def robots_sitemaps(body: bytes, url: str, limit: int = 50) -> list[str]:
+    """The URLs of a robots.txt's Sitemap: lines (RFC 9309 section 2.2.4), absolute."""
+    from urllib.parse import urljoin
+
+    found: list[str] = []
+    for line in body.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "sitemap" and value.strip():
+            found.append(urljoin(url, value.split("#", 1)[0].strip()))
+            if len(found) >= limit:
+                break
+    return list(dict.fromkeys(u for u in found if u.startswith(("http://", "https://"))))
 
 
 def _stale(newest: str | None, days: float) -> bool:
