@@ -661,6 +661,8 @@ def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
         ipnews sources add https://chinaiplawupdate.com/ --dry-run
         ipnews sources add https://www.example.com/news/ --name examplenews
     """
+    from urllib.parse import urlsplit
+
     from ipnews.client import Client
     from ipnews.config import default_config_path
     from ipnews.probe import DEFAULT_STALE_DAYS, probe, stanza
@@ -679,6 +681,11 @@ def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
             timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)) as extractor:
         proposal = probe(url, client, extractor, name=name,
                          stale_after=config.fetch.get("stale_after", DEFAULT_STALE_DAYS))
+    if _private(url):
+        # The user chose to read a site at a private address (a mirror, a LAN server):
+        # fetch may read it too, as it may a base_url written by hand.
+        parts = urlsplit(url)
+        proposal.table["base_url"] = f"{parts.scheme}://{parts.netloc}"
     for note in proposal.notes:
         _say(note)
     _show_samples(proposal.samples)
@@ -692,6 +699,24 @@ def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
     path = config.path or default_config_path()
     _append_to_config(path, text)
     _say(f"added [sources.{proposal.name}] to {path}; `ipnews fetch {proposal.name}` reads it")
+
+
+def _private(url: str) -> bool:
+    """Whether a URL names a private address by itself (an IP literal or localhost):
+    names that need DNS to tell are left to the client's check."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    from ipnews.client import is_public_address
+
+    return not is_public_address(str(address))
 
 
 def _refuse_taken(name: str, config: Any) -> None:
