@@ -71,3 +71,12 @@ def test_a_signal_stops_every_host(two_hosts):
     statuses = {s for (s,) in rows(db, "SELECT status FROM runs")}
     assert statuses == {"interrupted"}
     assert_sound(db)
+
+
+def test_hosts_at_once_caps_how_many_hosts_are_read_together(two_hosts, ipnews):
+    ctplo, shine, config, db = two_hosts
+    text = config.read_text("utf-8").replace("[fetch]\n", "[fetch]\nhosts_at_once = 1\n")
+    config.write_text(text, "utf-8")
+    assert ipnews("fetch", "--db", str(db), "--config", str(config)).code == 0
+    (c0, c1), (s0, s1) = _spans(ctplo), _spans(shine)
+    assert c1 < s0 or s1 < c0, "with one slot, one host is read after the other"

@@ -244,7 +244,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     """
     from ipnews.client import Client
     from ipnews.lock import RunLock
-    from ipnews.pipeline import Options, Runner, Stop
+    from ipnews.pipeline import HOSTS_AT_ONCE, Options, Runner, Stop
     from ipnews.store import Archive, check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
@@ -267,7 +267,8 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
                           stale_after=config.fetch.get("stale_after", 30.0))
         runner = Runner(archive, options, stop, progress=progress,
                         client_for=lambda: Client(settings, stop=stop),
-                        extractor_for=lambda: Extractor(timeout=timeout, stop=stop))
+                        extractor_for=lambda: Extractor(timeout=timeout, stop=stop),
+                        hosts_at_once=config.fetch.get("hosts_at_once", HOSTS_AT_ONCE))
         stack.enter_context(_SignalHandlers(stop))
         try:
             reports = runner.run(sources)
@@ -365,7 +366,8 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
     from ipnews.client import Settings
 
     fetch = dict(config.fetch)
-    for key in ("max_pages", "keep_raw", "time_budget", "extract_timeout", "stale_after"):
+    for key in ("max_pages", "keep_raw", "time_budget", "extract_timeout", "stale_after",
+                "hosts_at_once"):
         fetch.pop(key, None)
     if delay is not None:
         fetch["delay"] = delay

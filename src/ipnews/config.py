@@ -25,15 +25,15 @@ FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": 
               "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
               "user_agent": str, "max_pages": int, "keep_raw": bool, "ca_bundle": str,
               "breaker": int, "time_budget": float, "extract_timeout": float,
-              "allowed_ports": list, "stale_after": float}
+              "allowed_ports": list, "stale_after": float, "hosts_at_once": int}
 # Zero would make every request or page fail; delay, backoff and breaker may be 0.
 POSITIVE = {"timeout", "deadline", "max_bytes", "attempts", "max_pages", "extract_timeout",
-            "time_budget", "max_retry_after"}
+            "time_budget", "max_retry_after", "hosts_at_once"}
 # Upper bounds where a larger value is a mistake that would hang or crash a run (a delay
 # of 1e11 s overflowed the sleep; a day between two requests is already absurd).
 MAXIMUM = {"delay": 86_400, "timeout": 86_400, "deadline": 86_400, "backoff": 86_400,
            "max_retry_after": 86_400, "extract_timeout": 86_400, "time_budget": 10**7,
-           "attempts": 100, "stale_after": 36_500}
+           "attempts": 100, "stale_after": 36_500, "hosts_at_once": 64}
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; refuse to parse a megabyte
 
 

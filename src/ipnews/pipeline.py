@@ -29,6 +29,7 @@ log = logging.getLogger("ipnews")
 DEFAULT_MAX_PAGES = 10  # listing pages per section in a normal run; --full lifts it
 FULL_MAX_PAGES = 10_000
 MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps; deeper nesting is a trap
+HOSTS_AT_ONCE = 8  # hosts read at the same time (fetch.hosts_at_once)
 REPLACEMENT_FLAG_THRESHOLD = 5
 # Kinds of failure that will not get better by asking again tomorrow: remember the URL.
 REMEMBER = frozenset({"not_found", "gone", "no_article", "not_html", "too_large", "robots",
@@ -112,11 +113,15 @@ class Runner:
     def __init__(self, archive: Archive, options: Options, stop: threading.Event,
                  client_for: Callable[[], Client],
                  extractor_for: Callable[[], Extractor | InProcess],
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 hosts_at_once: int = HOSTS_AT_ONCE) -> None:
         self.archive, self.options, self.stop = archive, options, stop
         self.client_for, self.extractor_for, self.progress = client_for, extractor_for, progress
         self.saved = 0  # articles new or updated, all sources so far
         self._lock = threading.Lock()
+        # Each host costs a thread and an extractor process (~45 MB): a config with fifty
+        # sites must not start fifty of them on a small machine.
+        self._slots = threading.BoundedSemaphore(max(1, hosts_at_once))
 
     def run(self, sources: list[Source]) -> list[Report]:
         groups: dict[str, list[Source]] = {}
@@ -145,7 +150,8 @@ class Runner:
     def _guarded(self, group: list[Source], reports: dict[str, Report],
                  failures: list[BaseException]) -> None:
         try:
-            self._host(group, reports)
+            with self._slots:
+                self._host(group, reports)
         except BaseException as exc:
             failures.append(exc)
             self.stop.set()  # the other hosts stop too, between two articles
