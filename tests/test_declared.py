@@ -186,3 +186,17 @@ def test_sitemaps_named_by_robots_txt(tmp_path, blog_site, ipnews):
     assert result.code == 0, result.err
     assert "ipblog: 3 new" in result.err
     assert {"/news-sitemap.xml", "/sitemap_index.xml"} <= set(blog_site.pages())
+
+
+def test_a_date_the_page_lacks_comes_from_the_news_sitemap_and_says_so(
+        tmp_path, blog_site, ipnews):
+    page = blog_site.root / "2026/11/customs-seize-counterfeit-bearings-in-ningbo/index.html"
+    html = page.read_text("utf-8")
+    html = html.replace('<meta property="article:published_time"', '<meta property="x"')
+    page.write_text(html.replace('datetime="2026-11-20T09:15:00+08:00"', ""), "utf-8")
+    args = _declare(tmp_path, blog_site, sitemap="https://ipblog.example/news-sitemap.xml")
+    assert ipnews("fetch", "ipblog", *args).code == 0
+    [(published, flags)] = rows(tmp_path / "a.db",
+                                "SELECT published_at, flags FROM articles WHERE url = ?", POST)
+    assert published == "2026-11-20T09:15:00+08:00"
+    assert json.loads(flags) == ["published_at:news-sitemap"]
