@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from conftest import child_env, run_child
+from conftest import FIXTURES, child_env, run_child
 from ipnews.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,3 +193,17 @@ def test_ci_runs_the_readme_commands():
     assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && " \
            "ruff check src tests && python -m pytest" in README
     assert "pip install . && ipnews fetch" in README
+
+
+def test_extract_reads_a_batch_one_line_per_input_in_order(tmp_path, ipnews):
+    good = FIXTURES / "ctplo/site/blog/how-to-register-a-trademark-in-china-step-by-step" \
+        / "index.html"
+    junk = tmp_path / "junk.html"
+    junk.write_text("<html><body><p>Login</p></body></html>", "utf-8")
+    missing = tmp_path / "missing.html"
+    result = ipnews("extract", str(good), str(junk), str(missing), str(good))
+    assert result.code == 3, result.err
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    assert [r["input"] for r in lines] == [str(good), str(junk), str(missing), str(good)]
+    assert "error" not in lines[0] and lines[0]["title"] == lines[3]["title"]
+    assert lines[1]["kind"] == "no_article" and lines[2]["error"].startswith("cannot read")

@@ -358,8 +358,8 @@ def _read_page_file(path: Path, cap: int) -> bytes:
 
 
 def _client_settings(config: Any, sources: list[Any], delay: float | None,
-                     typed: str | None = None) -> Any:
-    """typed: a URL the user gave on the command line, which may be fetched from its own
+                     typed: tuple[str, ...] = ()) -> Any:
+    """typed: URLs the user gave on the command line, which may be fetched from their own
     host and port even if private (redirects elsewhere are still checked)."""
     from urllib.parse import urlsplit
 
@@ -382,7 +382,7 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
     allow = set()
     bases = [s.base_url for s in sources
              if s.base_url != s.home or config.sources.get(s.name, {}).get("base_url")]
-    for base in [*bases, *([typed] if typed else [])]:
+    for base in [*bases, *typed]:
         try:
             parts = urlsplit(base)
             port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -678,7 +678,7 @@ def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
         raise UsageError(f"not an http(s) URL: {url!r}")
     if name is not None and not dry_run:
         _refuse_taken(name, config)  # before a single request
-    settings = _client_settings(config, [], None, typed=url)
+    settings = _client_settings(config, [], None, typed=(url,))
     with Client(settings) as client, Extractor(
             timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)) as extractor:
         proposal = probe(url, client, extractor, name=name,
@@ -801,59 +801,99 @@ def runs(source: str | None, limit: int, fmt: str, fields: str | None,
 
 # --- extract -----------------------------------------------------------------------------
 @cli.command()
-@click.argument("target", metavar="FILE_OR_URL")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_URL...")
 @click.option("--source", "source_name", help="Use this source's parser (default: generic).")
 @click.option("--url", "page_url", help="The URL a FILE was saved from (default: its "
-              "canonical link, else the file's path).")
+              "canonical link, else the file's path); one input only.")
+@click.option("--jsonl", is_flag=True, help="One JSON object per line, one line per input in "
+              "order (the default for several inputs); a failed input is a line with an "
+              "error field.")
 @common_options
-def extract(target: str, source_name: str | None, page_url: str | None,
-            db_option: str | None, config_option: str | None) -> None:
-    """Print one extracted article as JSON, storing nothing.
+def extract(targets: tuple[str, ...], source_name: str | None, page_url: str | None,
+            jsonl: bool, db_option: str | None, config_option: str | None) -> None:
+    """Print extracted articles as JSON, storing nothing.
 
-    Use it to check a parser on a saved page or a live URL.
+    Use it to check a parser on saved pages or live URLs. With several inputs (a folder of
+    saved pages), each is one line of --jsonl output, in order: a page that fails is a
+    line with its error, not the end of the batch (exit 3 if any failed).
 
     \b
     Example:
         ipnews extract --source shine page.html
         ipnews extract https://example.com/news/1.html
+        ipnews extract --jsonl saved/*.html > articles.jsonl
     """
     import json
 
     from ipnews.formats import safe
-    from ipnews.worker import DEFAULT_TIMEOUT, Extractor, Job
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, _db = _setup(config_option, db_option)
-    source = None
-    if source_name:
-        source = _build_sources(config, (source_name,))[0]
-    if re.match(r"^https?://", target):
-        from ipnews.client import Client
+    if page_url and len(targets) > 1:
+        raise UsageError("--url names the address of one saved page: give one input with it")
+    source = _build_sources(config, (source_name,))[0] if source_name else None
+    urls = tuple(t for t in targets if re.match(r"^https?://", t))
+    settings = _client_settings(config, [source] if source else [], None, typed=urls)
+    jsonl = jsonl or len(targets) > 1
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    failed: IpnewsError | None = None
+    with contextlib.ExitStack() as stack:
+        # Decoding, parsing, the quality gate and the IP terms run in the extractor process,
+        # under extract_timeout and its memory limit: no page can hang this command. One
+        # process and one client serve the whole batch.
+        extractor = stack.enter_context(
+            Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)))
+        client = None
+        if urls:
+            from ipnews.client import Client
 
-        settings = _client_settings(config, [source] if source else [], None, typed=target)
+            client = stack.enter_context(Client(settings))
+        for target in targets:
+            try:
+                record, refused = _extract_one(target, source, page_url, config, client,
+                                               extractor)
+            except IpnewsError as exc:
+                if not jsonl:
+                    raise
+                failed = exc
+                record = {"input": target, "error": str(exc),
+                          "kind": getattr(exc, "kind", type(exc).__name__)}
+            else:
+                if refused is not None:
+                    failed = refused
+                    record.update(error=str(refused), kind=refused.kind)
+                if jsonl:
+                    record = {"input": target, **record}
+            with _reader_may_leave():
+                click.echo(json.dumps(safe(record), ensure_ascii=False,
+                                      indent=None if jsonl else 2))
+    if failed is not None:  # a batch with failures is partial, as a fetch is
+        raise click.exceptions.Exit(EXIT_PARTIAL) if jsonl else failed
+
+
+def _extract_one(target: str, source: Any, page_url: str | None, config: Any, client: Any,
+                 extractor: Any) -> tuple[dict[str, Any], Any]:
+    """One input of `ipnews extract`: its record, and the quality gate's refusal if any."""
+    from ipnews.worker import Job
+
+    if re.match(r"^https?://", target):
+        canonical = None
         if source is not None:
             # The site's own address, or its configured mirror: fetch from the mirror,
             # name the article by the site's address.
             canonical = source.canonical(source.from_mirror(target))
             target = source.request_url(canonical)
-        with Client(settings) as client:
-            page = client.get(target)
+        page = client.get(target)
         body, content_type = page.body, page.content_type
-        url = fallback = page_url or (canonical if source is not None else target)
+        url = fallback = page_url or canonical or target
     else:
         body = _read_page_file(Path(target), config.fetch.get("max_bytes", MAX_PAGE_BYTES))
         content_type, url, fallback = None, page_url, Path(target).resolve().as_uri()
-    # Decoding, parsing, the quality gate and the IP terms run in the extractor process,
-    # under extract_timeout and its memory limit: no page can hang this command.
-    job = Job.inspection(source, body, content_type, url, fallback)
-    with Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)) as extractor:
-        result = extractor.extract(job)
+    result = extractor.extract(Job.inspection(source, body, content_type, url, fallback))
     record = result.article.to_dict()
     if result.ip_terms is not None:
         record["ip_terms"] = result.ip_terms
-    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
-    click.echo(json.dumps(safe(record), ensure_ascii=False, indent=2))
-    if result.refused is not None:
-        raise result.refused
+    return record, result.refused
 
 
 @cli.command()
