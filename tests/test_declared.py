@@ -193,7 +193,9 @@ def test_a_date_the_page_lacks_comes_from_the_news_sitemap_and_says_so(
     page = blog_site.root / "2026/11/customs-seize-counterfeit-bearings-in-ningbo/index.html"
     html = page.read_text("utf-8")
     html = html.replace('<meta property="article:published_time"', '<meta property="x"')
-    page.write_text(html.replace('datetime="2026-11-20T09:15:00+08:00"', ""), "utf-8")
+    html = html.replace('<time class="entry-date published" datetime="2026-11-20T09:15:00+08:00">'
+                        '2026-11-20</time>', "")
+    page.write_text(html, "utf-8")
     args = _declare(tmp_path, blog_site, sitemap="https://ipblog.example/news-sitemap.xml")
     assert ipnews("fetch", "ipblog", *args).code == 0
     [(published, flags)] = rows(tmp_path / "a.db",

@@ -227,42 +227,37 @@ def generic_extract(html: str, url: str) -> Article:
     linked = sum(len(p) for p in paragraphs if p in link_texts)
     if paragraphs and linked > 0.5 * sum(len(p) for p in paragraphs):
         raise ExtractError("looks like a list of links, not an article", kind="no_article")
-    found = generic_metadata(tree, metas)
+    found = generic_metadata(tree, metas, url)
+    if not found["title"]:
+        # Every candidate looked like the site's name or logo: a page with no other title
+        # is still an article, under the best of those.
+        found["title"] = (meta(metas, "og:title", "twitter:title") or text_of(tree, "h1")
+                          or _strip_site_name(text_of(tree, "title") or "")) or None
     paragraphs = [p for p in paragraphs if p != found["title"]]
-    wire_source = None
+    wire_source = found["wire_source"]
     if paragraphs and (m := SOURCE_LINE.match(paragraphs[-1])):
-        wire_source = m.group(1)  # a closing "Source: Xinhua" credits the wire, it is not text
+        # A closing "Source: Xinhua" credits the wire, it is not text.
+        wire_source = wire_source or m.group(1)
         paragraphs.pop()
     article = Article(
         source="generic", url=url, title=found["title"] or "", body="\n\n".join(paragraphs),
         published_at=found["published"], authors=found["authors"], wire_source=wire_source,
-        section=found["section"], summary=found["summary"], tags=found["tags"],
-        language=html_language(tree), extraction="trafilatura",
+        editor=found["editor"], section=found["section"], summary=found["summary"],
+        tags=found["tags"], language=html_language(tree), extraction="trafilatura",
+        # Where each field came from (json-ld, og, meta:pubdate, visible, url...).
+        flags=[f"{field}:{route}" for field, route in found["sources"].items()],
     )
     check_quality(article)
     return article
 
 
-def generic_metadata(tree: LexborHTMLParser, metas: dict[str, str]) -> dict[str, Any]:
-    """The fields any page may give in the tags publishers use (Open Graph, article:*,
-    schema.org, <time>): for the generic extractor, and for what a source's own
-    description leaves out."""
-    time_node = tree.css_first("time[datetime]")
-    tags = [clean_line(n.attributes.get("content"))
-            for n in tree.css('meta[property="article:tag"]')]
-    return {
-        "title": (meta(metas, "og:title", "twitter:title") or text_of(tree, "h1")
-                  or _strip_site_name(text_of(tree, "title") or "")) or None,
-        "published": _iso(meta(metas, "article:published_time", "og:published_time",
-                               "datePublished", "pubdate", "publishdate", "date",
-                               "DC.date.issued")
-                          or (time_node.attributes.get("datetime") if time_node else None)),
-        "authors": _as_list(meta(metas, "author", "article:author", "byl", "dc.creator"),
-                            r";|,|\band\b"),
-        "section": meta(metas, "article:section", "ColumnId"),
-        "summary": meta(metas, "og:description", "description"),
-        "tags": tags or _as_list(meta(metas, "keywords", "news_keywords"), r"[,;，]"),
-    }
+def generic_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str
+                     ) -> dict[str, Any]:
+    """The fields any page may give, in the documented order of trust (metadata.py):
+    for the generic extractor, and for what a source's own description leaves out."""
+    from ipnews.metadata import read_metadata
+
+    return read_metadata(tree, metas, url)
 
 
 # Lines that are site furniture on any news site, should trafilatura keep them.

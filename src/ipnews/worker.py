@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from ipnews.article import Article
 from ipnews.errors import ExtractError
@@ -77,7 +78,8 @@ class Job:
         html, url = decoded.text, self.url
         if self.canonical_link:
             link = parse_html(html).css_first('link[rel="canonical"]')
-            url = (link.attributes.get("href") if link is not None else None) or url
+            href = link.attributes.get("href") if link is not None else None
+            url = urljoin(url, href) if href else url  # a relative canonical link too
         refusal: tuple[str, str] | None = None
         terms: list[str] | None = None
         if not self.source:

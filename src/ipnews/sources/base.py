@@ -225,7 +225,7 @@ class Source:
         if spec.not_article and tree.css_first(spec.not_article) is not None:
             raise ExtractError("a listing page, not an article", kind="no_article")
         metas = meta_tags(tree)
-        generic = generic_metadata(tree, metas)
+        generic = generic_metadata(tree, metas, url)
         title = read(tree, metas, spec.title) or generic["title"] or ""
         published = self.parse_date(read(tree, metas, spec.published)) or generic["published"]
         authors = [a for place in spec.authors for a in read_all(tree, metas, place)]

@@ -1,0 +1,647 @@
+"""Article metadata from any page, read in a documented order of trust, each field with the
+route it came from.
+
+Order of trust (first that gives a usable value wins, unless noted):
+
+- title: JSON-LD headline, og:title, twitter:title, the publisher's ArticleTitle meta,
+  the first <h1> that is not the site's logo or name, <title> without the site's suffix.
+  A candidate that is a strict prefix of a longer <h1> or JSON-LD headline (og:title cut at
+  an unescaped quote) gives way to the longer one. A candidate equal to the site's name
+  (og:site_name, application-name, SiteName, JSON-LD publisher, <title>'s suffix) or to a
+  logo's alt text is never the title.
+- published: JSON-LD datePublished (then dateCreated, then dateModified), OpenGraph /
+  article:published_time, Dublin Core, the publishers' own meta names (publishdate, PubDate,
+  ArticlePublishDate, sailthru.date, parsely-pub-date, ...), <time datetime> (one marked
+  published before an unmarked one, an "updated"/"modified" one last), a visible date near
+  the headline (English and Chinese formats), then the URL's date. When the URL holds a date
+  and the chosen date is more than 3 days from it (a Buddhist-era 2567 for 2024), the first
+  lower-ranked candidate that agrees with the URL wins, else the URL's date itself.
+- authors: JSON-LD author (strings, objects, lists), the author / article:author / byl /
+  dc.creator / parsely-author / sailthru.author meta, a visible byline near the headline
+  ("By A and B", "记者 张三", "作者：李四"). URLs and e-mail addresses are dropped, "By" is
+  cut, names split on and / und / & / 、 / ，/ , / ; and deduplicated; the site's name and
+  the wire source are not authors.
+- wire_source: a "source" meta, a visible credit line ("Source: Xinhua", "来源：新华社");
+  the site's own name is not a wire source.
+- editor: a visible credit line ("责任编辑：王五", "Editor: Li Si", "（编辑：…）"), the
+  editor meta.
+- section, summary, tags: JSON-LD, then OpenGraph / article:*, then plain meta names.
+
+Dates are ISO 8601 in Shanghai time (naive times are Shanghai time); a date without a time is
+"YYYY-MM-DD". Everything is bounded: at most MAX_LD_SCRIPTS JSON-LD scripts of at most
+MAX_LD_CHARS each, at most MAX_LD_NODES objects walked, visible text read from at most
+MAX_BLOCKS lines near the headline, each line cut to MAX_LINE characters before any regex runs,
+and no regex here can backtrack more than linearly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from ipnews.article import clean_line, iso_shanghai
+
+MAX_LD_SCRIPTS = 20
+MAX_LD_CHARS = 1_000_000
+MAX_LD_NODES = 5_000
+MAX_LD_DEPTH = 30
+MAX_BLOCKS = 600  # visible lines read, from just before the headline
+NEAR_HEADLINE = 40  # lines after the headline searched for a byline or a date
+MAX_LINE = 300  # characters of a line that the regexes see
+MAX_TIME_NODES = 50
+MAX_FIELD = 2_000  # characters kept of a meta value before it is parsed
+URL_AGREES_DAYS = 3
+
+ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "blogposting", "reportagenews", "analysisnewsarticle",
+    "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "askpublicnewsarticle",
+    "scholarlyarticle", "techarticle", "report", "liveblogposting", "socialmediaposting",
+    "posting", "webpage", "medicalwebpage",
+})
+_PRIMARY_TYPES = ARTICLE_TYPES - {"webpage", "medicalwebpage"}
+
+OG_DATES = ("article:published_time", "og:published_time", "og:article:published_time",
+            "article:published", "datepublished")
+DC_DATES = ("dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created",
+            "dc.date.created")
+PUBLISHER_DATES = ("publishdate", "pubdate", "articlepublishdate", "publish-date",
+                   "publish_date", "publication_date", "sailthru.date", "parsely-pub-date",
+                   "article.published", "originalpublicationdate", "date", "displaydate",
+                   "release_date", "firstpublishedtime", "created", "maketime")
+AUTHOR_METAS = (("author", "meta:author"), ("article:author", "og"), ("byl", "meta:byl"),
+                ("dc.creator", "dc"), ("dcterms.creator", "dc"),
+                ("parsely-author", "meta:parsely-author"),
+                ("sailthru.author", "meta:sailthru.author"))
+SITE_NAME_METAS = ("og:site_name", "application-name", "sitename", "twitter:site",
+                   "apple-mobile-web-app-title")
+
+_MONTHS = {m: i for i, names in enumerate(
+    ("jan january", "feb february", "mar march", "apr april", "may", "jun june",
+     "jul july", "aug august", "sep sept september", "oct october", "nov november",
+     "dec december"), start=1) for m in names.split()}
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+_TIME = r"(?:[T\s,]{0,3}(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?:\s?([ap])\.?m\b\.?)?)?"
+_DATE_PATTERNS = (
+    # 2019年12月10日 10:20
+    ("ymd", re.compile(r"(?<!\d)(\d{4})\s?年\s?(\d{1,2})\s?月\s?(\d{1,2})\s?日" + _TIME)),
+    # 2019-09-09 19:32, 2019/9/9, 2019.09.09, and Xinhua's "2023 11/ 17 20:52:15"
+    ("ymd", re.compile(r"(?<!\d)(\d{4})(?:[-/.]|\s(?=\d{1,2}\s?/))\s?(\d{1,2})\s?[-/.]\s?"
+                       r"(\d{1,2})(?!\d)" + _TIME)),
+    # Sep 9, 2019 / September 9 2019 10:20 am
+    ("mdy", re.compile(r"\b" + _MONTH + r"\s(\d{1,2})(?:st|nd|rd|th)?,?\s(\d{4})(?!\d)" + _TIME,
+                       re.I)),
+    # 9 September 2019
+    ("dmy", re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s" + _MONTH + r",?\s(\d{4})(?!\d)"
+                       + _TIME, re.I)),
+    # 09/09/2019: used only when it can be read one way
+    ("num", re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)" + _TIME)),
+)
+_URL_DATES = (
+    re.compile(r"(?<!\d)(\d{4})[/_-](\d{1,2})[/_-](\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})/(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})/(\d{2})(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"),
+)
+_UPDATED = re.compile(r"updated|modified|更新|修改|最后编辑", re.I)
+_PUBLISHED_LABEL = re.compile(r"publish|posted|发布|发表|时间", re.I)
+
+_BYLINE_EN = re.compile(r"^(?:written\s)?by[\s:]\s*(\S.*)$", re.I)
+_BYLINE_ZH = re.compile(r"(?:^|[\s|｜(（【\[])(?:本报记者|记者|作者|撰稿|撰文|文)\s?[:：/]?\s?"
+                        r"([^\s\d:：|｜)）】\]，。][^|｜)）】\]，。\d]{0,40})(?:$|[\s|｜)）】\]])")
+_SOURCE_EN = re.compile(r"^(?:source|via|credit)\s?[:：]\s*(\S.{0,59})$", re.I)
+_CREDIT_CUT = re.compile(r"\s(?:editors?\s?[:：]|edited by\s|责任编辑|责编|编辑\s?[:：]).*$", re.I)
+_SOURCE_ZH = re.compile(r"(?:来源|稿源|消息来源|出处)\s?[:：]\s*([^\s|｜)）】\]]{1,30})")
+_EDITOR_EN = re.compile(r"(?:^|\s)(?:editors?\s?[:：]|edited by\s)\s*(\S.{0,59})$", re.I)
+_EDITOR_ZH = re.compile(r"(责任编辑|责编|编辑)\s?[:：]\s*([^|｜)）】\]]{1,30})")
+
+_AUTHOR_SPLIT = re.compile(r"\s(?:and|und|&|y|et)\s|&|、|，|,|;|；|\|")
+_AUTHOR_PREFIX = re.compile(r"^(?:by\s|written by\s|本报记者|记者|作者|撰稿|撰文|文\s?/|文\s?[:：])"
+                            r"[\s:：/]*", re.I)
+_URLISH = re.compile(r"https?:|www\.|\.(?:com|net|org|cn)\b|/", re.I)
+_SEPARATORS = re.compile(r"\s[-|–—_·]\s|\s?(?:--|\||｜|_)\s?")
+_CJK_TAIL = re.compile(r"-([^\s-]{2,12})$")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> dict[str, Any]:
+    """title, published, authors, section, summary, tags, wire_source, editor of a page, and
+    `sources`, the route each found field came from; a field not found is None (a list, [])."""
+    found: dict[str, Any] = {"title": None, "published": None, "authors": [], "section": None,
+                             "summary": None, "tags": [], "wire_source": None, "editor": None}
+    sources: dict[str, str] = {}
+    metas = {k: v[:MAX_FIELD] for k, v in metas.items()}
+    ld = _json_ld(tree)
+    article = ld["article"]
+    lines, head = _visible_lines(tree)
+    site_names = _site_names(tree, metas, ld)
+
+    def put(field: str, value: Any, route: str) -> None:
+        if value and not found[field]:
+            found[field] = value
+            sources[field] = route
+
+    # title
+    title, route = _title(tree, metas, article, site_names)
+    put("title", title, route)
+
+    # published
+    url_day = url_date(url)
+    candidates = _date_candidates(tree, metas, article, lines, head, url_day)
+    if candidates:
+        value, route = candidates[0]
+        if url_day and abs((_day(value) - url_day).days) > URL_AGREES_DAYS:
+            value, route = next(((v, r) for v, r in candidates[1:]
+                                 if abs((_day(v) - url_day).days) <= URL_AGREES_DAYS),
+                                (url_day.isoformat(), "url"))
+        if len(value) == 10:  # a day without a time: a later route may give that day's time
+            value, route = next(((v, r) for v, r in candidates
+                                 if len(v) > 10 and v[:10] == value), (value, route))
+        put("published", value, route)
+    elif url_day:
+        put("published", url_day.isoformat(), "url")
+
+    # wire source and editor
+    site_folded = {s.casefold() for s in site_names}
+    source_meta = _strip_label(metas.get("source") or metas.get("contentsource") or "")
+    for value, route in ((source_meta, "meta:source"), (_credit(lines, head, "source"), "visible")):
+        if value and value.casefold() not in site_folded:
+            put("wire_source", value, route)
+            break
+    put("editor", _credit(lines, head, "editor"), "visible")
+    put("editor", _clean_person(metas.get("editor") or ""), "meta:editor")
+
+    # authors
+    not_authors = site_folded | {(found["wire_source"] or "").casefold()}
+    for raw, route in _author_candidates(article, metas, lines, head):
+        names = [n for n in clean_authors(raw) if n.casefold() not in not_authors]
+        if route.startswith("meta:") and found["editor"] and names == [found["editor"]]:
+            continue  # China Daily's CMS puts the editor in meta author
+        if names:
+            put("authors", names, route)
+            break
+
+    # section, summary, tags
+    if article:
+        put("section", _ld_text(article.get("articleSection")), "json-ld")
+        put("summary", _ld_text(article.get("description")), "json-ld")
+        keywords = article.get("keywords")
+        if isinstance(keywords, list):
+            put("tags", _dedupe([t for k in keywords[:100] if (t := _ld_text(k))]), "json-ld")
+        elif isinstance(keywords, str):
+            put("tags", _split_tags(keywords), "json-ld")
+    for name, route in (("article:section", "og"), ("section", "meta:section"),
+                        ("columnname", "meta:columnname"), ("columnid", "meta:columnid")):
+        put("section", metas.get(name), route)
+    for name, route in (("og:description", "og"), ("description", "meta:description"),
+                        ("dc.description", "dc"), ("twitter:description", "twitter")):
+        put("summary", metas.get(name), route)
+    put("tags", _dedupe([t for n in tree.css('meta[property="article:tag"]')[:100]
+                         if (t := clean_line(n.attributes.get("content")))]), "og")
+    for name in ("news_keywords", "keywords"):
+        put("tags", _split_tags(metas.get(name) or ""), f"meta:{name}")
+
+    found["sources"] = sources
+    return found
+
+
+# ---- JSON-LD ------------------------------------------------------------------------------
+
+def _json_ld(tree: LexborHTMLParser) -> dict[str, Any]:
+    """The first article-like JSON-LD object (a NewsArticle before a WebPage), and the names
+    of the organisations and web sites the scripts name."""
+    primary: dict[str, Any] | None = None
+    fallback: dict[str, Any] | None = None
+    names: list[str] = []
+    walked = 0
+    for script in tree.css('script[type="application/ld+json" i]')[:MAX_LD_SCRIPTS]:
+        text = script.text(deep=True) or ""
+        if len(text) > MAX_LD_CHARS:
+            continue
+        try:
+            data = json.loads(text.strip().rstrip(";"))
+        except (ValueError, RecursionError):
+            continue
+        stack: list[tuple[Any, int]] = [(data, 0)]
+        while stack and walked < MAX_LD_NODES:
+            node, depth = stack.pop()
+            walked += 1
+            if depth > MAX_LD_DEPTH:
+                continue
+            if isinstance(node, list):
+                stack.extend((n, depth + 1) for n in reversed(node[:200]))
+                continue
+            if not isinstance(node, dict):
+                continue
+            types = node.get("@type")
+            types = {t.lower() for t in (types if isinstance(types, list) else [types])
+                     if isinstance(t, str)}
+            if types & _PRIMARY_TYPES and primary is None:
+                primary = node
+            elif types & ARTICLE_TYPES and fallback is None:
+                fallback = node
+            if types & {"organization", "newsmediaorganization", "website"} and (
+                    name := _ld_text(node.get("name"))):
+                names.append(name)
+            publisher = node.get("publisher")
+            if isinstance(publisher, dict) and (name := _ld_text(publisher.get("name"))):
+                names.append(name)
+            for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+                if isinstance(child := node.get(key), (dict, list)):
+                    stack.append((child, depth + 1))
+    return {"article": primary or fallback, "site_names": names}
+
+
+def _ld_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, (str, dict))), None)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return (clean_line(value[:MAX_FIELD]) or None) if isinstance(value, str) else None
+
+
+def _ld_people(value: Any) -> list[str]:
+    out: list[str] = []
+    for item in (value if isinstance(value, list) else [value])[:50]:
+        if isinstance(item, dict):
+            item = item.get("name") or (
+                " ".join(p for p in (item.get("givenName"), item.get("familyName"))
+                         if isinstance(p, str)))
+        if isinstance(item, list):  # {"name": ["A", "B"]}
+            out.extend(i[:MAX_FIELD] for i in item[:50] if isinstance(i, str))
+        elif isinstance(item, str):
+            out.append(item[:MAX_FIELD])
+    return out
+
+
+# ---- visible text -------------------------------------------------------------------------
+
+def _visible_lines(tree: LexborHTMLParser) -> tuple[list[str], int]:
+    """The page's visible lines from a few before the headline (the first <h1>) on, each cut
+    to MAX_LINE characters, and the headline's index among them."""
+    from ipnews.extraction import blocks  # here: extraction imports this module
+
+    found = blocks(tree.body)
+    head = next((i for i, b in enumerate(found) if b.tag == "h1"), None)
+    start = max(0, head - 10) if head is not None else 0
+    lines = [b.text[:MAX_LINE] for b in found[start:start + MAX_BLOCKS]]
+    return lines, (head - start if head is not None else 0)
+
+
+def _near(lines: list[str], head: int) -> list[str]:
+    """Lines around the headline: where bylines and dates are."""
+    return lines[max(0, head - 10):head + NEAR_HEADLINE]
+
+
+def _credit(lines: list[str], head: int, kind: str) -> str | None:
+    """The wire source or the editor named by a credit line ("来源：新华社", "Editor: Li")."""
+    if kind == "source":
+        for line in lines:
+            m = _SOURCE_EN.match(line) or _SOURCE_ZH.search(line)
+            if m:
+                value = clean_line(_CREDIT_CUT.sub("", m.group(1))).rstrip(".。")
+                if value and _LETTER.search(value):
+                    return value
+        return None
+    best: tuple[int, str] | None = None
+    for line in lines:
+        if m := _EDITOR_EN.search(line):
+            return _clean_person(m.group(1))
+        for m in _EDITOR_ZH.finditer(line):
+            value = _clean_person(m.group(2))
+            rank = 0 if m.group(1) != "编辑" else 1
+            if value and (best is None or rank < best[0]):
+                best = (rank, value)
+        if best and best[0] == 0:
+            break
+    return best[1] if best else None
+
+
+def _clean_person(value: str) -> str | None:
+    value = clean_line(value).strip(" .。:：【】[]()（）")
+    if not value or len(value) > 40 or not _LETTER.search(value) or _URLISH.search(value):
+        return None
+    return value
+
+
+def _strip_label(value: str) -> str:
+    return re.sub(r"^(?:来源|source)\s?[:：]\s*", "", clean_line(value), flags=re.I)
+
+
+# ---- title --------------------------------------------------------------------------------
+
+def _site_names(tree: LexborHTMLParser, metas: dict[str, str], ld: dict[str, Any]
+                ) -> list[str]:
+    names = [v for n in SITE_NAME_METAS if (v := metas.get(n))]
+    names += ld["site_names"]
+    node = tree.css_first("title")
+    title = clean_line(node.text()) if node is not None else ""
+    parts = _SEPARATORS.split(title)
+    if len(parts) > 1 and len(parts[-1]) <= 30:
+        names.append(parts[-1])
+    elif m := _CJK_TAIL.search(title):
+        names.append(m.group(1))
+    names = [n.lstrip("@") for n in names if n]
+    return _dedupe(names)
+
+
+def _logo_texts(tree: LexborHTMLParser) -> set[str]:
+    out: set[str] = set()
+    for node in tree.css('[class*="logo" i] img[alt], [id*="logo" i] img[alt], '
+                         'img[alt][src*="logo" i], img[alt][class*="logo" i]')[:20]:
+        if alt := clean_line(node.attributes.get("alt")):
+            out.add(alt.casefold())
+    for node in tree.css('[class*="logo" i], [id*="logo" i]')[:20]:
+        if (text := clean_line(node.text())) and len(text) <= 40:
+            out.add(text.casefold())
+    return out
+
+
+def strip_site_suffix(title: str, site_names: list[str], generous: bool = False) -> str:
+    """title without a trailing " - Site", " | Site", "_新华网", "-新华网"; with generous (for
+    <title>), without any short tail either ("headline--时政--人民网")."""
+    title = clean_line(title)[:MAX_FIELD]
+    folded = {s.casefold() for s in site_names if s}
+    for _ in range(5):
+        last = None
+        for last in _SEPARATORS.finditer(title):  # noqa: B007 - the last one is wanted
+            pass
+        if last is None:
+            break
+        head, tail = title[:last.start()].strip(), title[last.end():].strip()
+        low = tail.casefold()
+        if not head:
+            break
+        if low in folded or (len(tail) <= 16 and any(s in low for s in folded)) or (
+                generous and len(tail) <= 20 and len(head) > len(tail)):
+            title = head
+            continue
+        break
+    if m := _CJK_TAIL.search(title):
+        tail = m.group(1)
+        if tail.casefold() in folded or (generous and not tail.isascii()
+                                         and len(title) > 3 * len(tail)):
+            title = title[:m.start()].rstrip()
+    return title
+
+
+def _title(tree: LexborHTMLParser, metas: dict[str, str], article: dict[str, Any] | None,
+           site_names: list[str]) -> tuple[str | None, str]:
+    bad = {s.casefold() for s in site_names} | _logo_texts(tree)
+    candidates: list[tuple[str, str]] = []
+    if article and (headline := _ld_text(article.get("headline"))
+                    or _ld_text(article.get("name"))):
+        candidates.append((headline, "json-ld"))
+    for name, route in (("og:title", "og"), ("twitter:title", "twitter"),
+                        ("articletitle", "meta:articletitle"), ("dc.title", "dc")):
+        if value := metas.get(name):
+            candidates.append((value, route))
+    h1 = None
+    for node in tree.css("h1")[:10]:
+        cls = (node.attributes.get("class") or "") + (node.attributes.get("id") or "")
+        text = clean_line(node.text(separator=" "))[:MAX_FIELD]
+        if text and "logo" not in cls.lower() and text.casefold() not in bad:
+            h1 = text
+            break
+    if h1:
+        candidates.append((h1, "h1"))
+    node = tree.css_first("title")
+    if node is not None and (text := clean_line(node.text())[:MAX_FIELD]):
+        candidates.append((text, "title"))
+    cleaned = [(t, r) for v, r in candidates
+               if (t := v if r in ("h1", "json-ld") else
+                   strip_site_suffix(v, site_names, generous=r == "title"))
+               and t.casefold() not in bad]
+    if not cleaned:
+        return None, ""
+    title, route = cleaned[0]
+    for longer, longer_route in cleaned:  # og:title cut at an unescaped quote
+        if longer_route in ("h1", "json-ld") and len(longer) > len(title) \
+                and longer.startswith(title.rstrip(" \"'“‘")):
+            return longer, longer_route
+    return title, route
+
+
+# ---- dates --------------------------------------------------------------------------------
+
+def parse_any_date(value: str | None, url_day: date | None = None) -> str | None:
+    """A date as pages give it, as ISO 8601 in Shanghai time, or "YYYY-MM-DD" when it has no
+    time; None when it is not a date or is ambiguous (09/10/2019 with no URL to settle it)."""
+    text = clean_line((value or "")[:MAX_LINE])
+    if not text:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return _valid(int(text[:4]), int(text[5:7]), int(text[8:10]))
+    if re.fullmatch(r"\d{8}", text):
+        return _valid(int(text[:4]), int(text[4:6]), int(text[6:]))
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", "+00:00"))
+        return _shanghai(parsed)
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d{10}(?:\d{3})?", text):  # a Unix timestamp, seconds or milliseconds
+        seconds = int(text[:10])
+        from datetime import timezone
+        return _shanghai(datetime.fromtimestamp(seconds, timezone.utc)) \
+            if 946684800 <= seconds <= 4102444800 else None
+    if re.match(r"^[A-Za-z]{3},\s", text):  # RFC 2822
+        from email.utils import parsedate_to_datetime
+        try:
+            return _shanghai(parsedate_to_datetime(text))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return find_date(text, url_day)
+
+
+def find_date(line: str, url_day: date | None = None) -> str | None:
+    """The first date in a line of text, in any format of _DATE_PATTERNS."""
+    line = line[:MAX_LINE]
+    for kind, pattern in _DATE_PATTERNS:
+        m = pattern.search(line)
+        if not m:
+            continue
+        g = m.groups()
+        if kind == "ymd":
+            y, mo, d = int(g[0]), int(g[1]), int(g[2])
+        elif kind == "mdy":
+            y, mo, d = int(g[2]), _MONTHS.get(g[0].lower()[:3], 0), int(g[1])
+        elif kind == "dmy":
+            y, mo, d = int(g[2]), _MONTHS.get(g[1].lower()[:3], 0), int(g[0])
+        else:
+            a, b, y = int(g[0]), int(g[1]), int(g[2])
+            if a > 12 >= b or a == b:
+                mo, d = b, a
+            elif b > 12 >= a:
+                mo, d = a, b
+            elif url_day and (url_day.month, url_day.day) in ((a, b), (b, a)):
+                mo, d = url_day.month, url_day.day
+            else:
+                continue  # 09/10/2019: September or October, nothing says which
+        day = _valid(y, mo, d)
+        if day is None:
+            continue
+        hour, minute, second, ampm = g[-4:]
+        if hour is None:
+            return day
+        h, mi, s = int(hour), int(minute), int(second or 0)
+        if ampm:
+            h = h % 12 + (12 if ampm.lower() == "p" else 0)
+        if h > 23 or mi > 59 or s > 59:
+            return day
+        return _shanghai(datetime(y, mo, d, h, mi, s))
+    return None
+
+
+def _valid(y: int, m: int, d: int) -> str | None:
+    if not 1990 <= y <= 2200:  # 2200: a Buddhist-era year is caught by the URL check
+        return None
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError:
+        return None
+
+
+def _shanghai(value: datetime) -> str | None:
+    if not 1990 <= value.year <= 2600:
+        return None
+    try:
+        return iso_shanghai(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def url_date(url: str) -> date | None:
+    """The date a URL's path holds (/2024/05/09/, /20240509/, /202405/09/, /2024-05/09/)."""
+    path = re.sub(r"^[a-z]+://[^/]*", "", (url or "")[:2000], flags=re.I)
+    for pattern in _URL_DATES:
+        for m in pattern.finditer(path):
+            if day := _valid(*map(int, m.groups())):
+                return date.fromisoformat(day)
+    return None
+
+
+def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
+                     article: dict[str, Any] | None, lines: list[str], head: int,
+                     url_day: date | None) -> list[tuple[str, str]]:
+    """Every publication date the page gives, most trusted first, with its route."""
+    out: list[tuple[str, str]] = []
+
+    def add(value: Any, route: str) -> None:
+        if isinstance(value, str) and (parsed := parse_any_date(value, url_day)):
+            out.append((parsed, route))
+
+    if article:
+        for key in ("datePublished", "dateCreated"):
+            add(article.get(key), "json-ld")
+    for name in OG_DATES:
+        add(metas.get(name), "og" if ":" in name else f"meta:{name}")
+    for name in DC_DATES:
+        add(metas.get(name), "dc")
+    for name in PUBLISHER_DATES:
+        add(metas.get(name), f"meta:{name}")
+    marked, plain, updated = [], [], []
+    for node in tree.css("time[datetime]")[:MAX_TIME_NODES]:
+        attrs = node.attributes
+        value = attrs.get("datetime") or ""
+        label = " ".join(attrs.get(a) or "" for a in ("itemprop", "class", "id"))
+        parent = node.parent
+        if parent is not None:
+            label += " " + (parent.attributes.get("class") or "")
+        label += " " + clean_line(node.text())[:40]
+        if "pubdate" in attrs or re.search(r"datepublished|publish|posted", label, re.I):
+            marked.append(value)
+        elif _UPDATED.search(label):
+            updated.append(value)
+        else:
+            plain.append(value)
+    for value in marked + plain:
+        add(value, "time")
+    labelled, unlabelled = [], []
+    for line in _near(lines, head):
+        if _UPDATED.search(line) and not _PUBLISHED_LABEL.search(line):
+            continue
+        if parsed := find_date(line, url_day):
+            (labelled if _PUBLISHED_LABEL.search(line) else unlabelled).append(parsed)
+    out.extend((v, "visible") for v in labelled + unlabelled)
+    if article:
+        add(article.get("dateModified"), "json-ld")
+    add(metas.get("article:modified_time") or metas.get("og:updated_time"), "og")
+    for value in updated:
+        add(value, "time")
+    return out
+
+
+# ---- authors ------------------------------------------------------------------------------
+
+def _author_candidates(article: dict[str, Any] | None, metas: dict[str, str],
+                       lines: list[str], head: int) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if article:
+        names = _ld_people(article.get("author")) or _ld_people(article.get("creator"))
+        if names:
+            out.append((";".join(names), "json-ld"))
+    for name, route in AUTHOR_METAS:
+        if value := metas.get(name):
+            out.append((value, route))
+    for line in _near(lines, head):
+        if len(line) > 120:
+            continue
+        m = _BYLINE_EN.match(line) or _BYLINE_ZH.search(line)
+        if m:
+            out.append((m.group(1), "byline"))
+    return out
+
+
+def clean_authors(raw: str) -> list[str]:
+    """Names from a byline or an author field: no URL, no e-mail address, no "By", split on
+    and / und / & / 、 / ，/ , / ;, deduplicated in order."""
+    out: list[str] = []
+    for part in _AUTHOR_SPLIT.split(clean_line(raw[:MAX_FIELD]))[:20]:
+        name = _AUTHOR_PREFIX.sub("", part.strip()).strip(" .。:：|·-–—()（）[]【】\"'")
+        name = re.sub(r"\s?\((?:[^()]{0,40})\)$", "", name)  # "Jane Doe (Reuters)"
+        if not name or "@" in name or _URLISH.search(name) or not _LETTER.search(name):
+            continue
+        if len(name) > 60 or len(name.split()) > 6 or re.search(r"\d", name):
+            continue
+        tokens = name.split()
+        if len(tokens) > 1 and all(2 <= len(t) <= 4 and not t.isascii() for t in tokens):
+            out.extend(tokens)  # "张三 李四": Chinese bylines separate names by spaces
+        else:
+            out.append(name)
+    return _dedupe(out)
+
+
+# ---- small helpers ------------------------------------------------------------------------
+
+def _split_tags(value: str) -> list[str]:
+    return _dedupe([t for p in re.split(r"[,;，；、]", value[:MAX_FIELD])[:100]
+                    if (t := clean_line(p))])
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for v in values:
+        if v.casefold() not in seen:
+            seen.add(v.casefold())
+            out.append(v)
+    return out
+
+
+__all__ = [
+    "clean_authors",
+    "find_date",
+    "parse_any_date",
+    "read_metadata",
+    "strip_site_suffix",
+    "url_date",
+]
