@@ -281,26 +281,6 @@ def _strip_site_name(title: str) -> str:
     return max(parts, key=len) if len(parts) > 1 else title
 
 
-def _iso(value: str | None) -> str | None:
-    """A timestamp from a meta tag as ISO 8601, as precise as the page gives it."""
-    from datetime import datetime
-
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat(timespec="seconds")
-    except ValueError:
-        m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", value)
-        return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
-
-
-def _as_list(value: object, separators: str) -> list[str]:
-    """trafilatura gives some metadata as a list and some as one delimited string."""
-    items = value if isinstance(value, list) else re.split(separators, str(value or ""))
-    return [str(i).strip() for i in items if str(i).strip()]
-
-
 _NOT_FOUND = re.compile(
     r"^(404|page not found|not found|error|access denied|sign in|log ?in|"
     r"页面不存在|找不到页面|请开启javascript|請開啟javascript|登录)\b", re.I)
