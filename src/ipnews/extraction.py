@@ -19,6 +19,7 @@ from ipnews.decoding import strip_control_chars
 from ipnews.errors import ExtractError
 
 MAX_HTML_CHARS = 5_000_000  # pages beyond this are not news articles; parsing them costs seconds
+LINK_LIST_PROSE = 400  # characters of text that is no link's, below which link lines are a list
 # A body this large cannot decode to fewer than MAX_HTML_CHARS characters in any encoding a
 # web page uses (UTF-8 and GB18030 spend at most 4 bytes on one, UTF-16 4 on a pair), so it
 # is refused before decoding, whatever it holds (`ipnews extract /dev/zero`).
@@ -203,14 +204,14 @@ def trafilatura_paragraphs(html: str, url: str | None = None, cleaned: bool = Fa
     import trafilatura
 
     text = trafilatura.extract(html if cleaned else strip_control_chars(html), url=url,
-                               fast=True,
+                               fast=False,
                                include_comments=False, include_tables=True,
                                include_images=False, deduplicate=False)
     return [p for p in (text or "").split("\n") if p.strip()]
 
 
 def generic_extract(html: str, url: str) -> Article:
-    """Any page from any site: trafilatura's body (fast mode) and our own metadata, read
+    """Any page from any site: trafilatura's body (default mode) and our own metadata, read
     with selectolax from the tags publishers use (Open Graph, article:*, schema.org,
     <time>), then the boilerplate filter and the quality gate.
 
@@ -225,7 +226,10 @@ def generic_extract(html: str, url: str) -> Article:
                   if not BOILERPLATE.match(p)]
     link_texts = {t for a in tree.css("a") if len(t := clean_line(a.text())) >= 12}
     linked = sum(len(p) for p in paragraphs if p in link_texts)
-    if paragraphs and linked > 0.5 * sum(len(p) for p in paragraphs):
+    total = sum(len(p) for p in paragraphs)
+    # Mostly links and little else: a list of headlines. A tutorial or a recipe that links
+    # each step still has its own prose around the links, and is an article.
+    if paragraphs and linked > 0.5 * total and total - linked < LINK_LIST_PROSE:
         raise ExtractError("looks like a list of links, not an article", kind="no_article")
     found = generic_metadata(tree, metas, url)
     if not found["title"]:
@@ -305,5 +309,8 @@ def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> 
                            kind="no_article")
     paragraphs = body.split("\n\n")
     short = sum(1 for p in paragraphs if len(p) < 60 and not CJK.search(p))
-    if len(paragraphs) >= 8 and short / len(paragraphs) > 0.8:
+    prose = sum(1 for p in paragraphs if len(p) >= 150)
+    # Short lines alone are a list of headlines; short lines with some prose around them
+    # (ingredients, steps, a table) are an article whose paragraphs happen to be short.
+    if len(paragraphs) >= 8 and short / len(paragraphs) > 0.8 and prose < 2:
         raise ExtractError("looks like a list of links, not an article", kind="no_article")
