@@ -225,9 +225,17 @@ class Source:
         if spec.not_article and tree.css_first(spec.not_article) is not None:
             raise ExtractError("a listing page, not an article", kind="no_article")
         metas = meta_tags(tree)
-        generic = generic_metadata(tree, metas, url)
-        title = read(tree, metas, spec.title) or generic["title"] or ""
-        published = self.parse_date(read(tree, metas, spec.published)) or generic["published"]
+        found: dict[str, Any] = {}
+
+        def generic(field: str) -> Any:
+            # Read only for a field the description left out: on a page whose selectors
+            # all match, the generic reader would cost more than the whole extraction.
+            if not found:
+                found.update(generic_metadata(tree, metas, url))
+            return found[field]
+
+        title = read(tree, metas, spec.title) or generic("title") or ""
+        published = self.parse_date(read(tree, metas, spec.published)) or generic("published")
         authors = [a for place in spec.authors for a in read_all(tree, metas, place)]
         tags = [t for t in re.split(r"[,，;；]", read(tree, metas, spec.tags) or "") if t.strip()]
         body_node = next((n for place in spec.body if (n := tree.css_first(place)) is not None),
@@ -238,15 +246,20 @@ class Source:
             extraction = "trafilatura"
             paragraphs = [p for p in trafilatura_paragraphs(html, url)
                           if p != title and not BOILERPLATE.match(p)]
-        return Article(
+        article = Article(
             source=self.name, url=url, title=title, body="\n\n".join(paragraphs),
-            published_at=published, authors=authors or generic["authors"],
-            section=read(tree, metas, spec.section) or generic["section"],
-            summary=read(tree, metas, spec.summary) if spec.summary else generic["summary"],
-            tags=tags or ([] if spec.tags else generic["tags"]),
+            published_at=published, authors=authors or generic("authors"),
+            section=read(tree, metas, spec.section) or generic("section"),
+            summary=read(tree, metas, spec.summary) if spec.summary else generic("summary"),
+            tags=tags or ([] if spec.tags else generic("tags")),
             language=html_language(tree) or self.language, extraction=extraction,
         )
+        return self.refine(article, tree)
 
+    def refine(self, article: Article, tree: LexborHTMLParser) -> Article:
+        """A hook for what a site's description cannot say (see SHINE); the parsed page is
+        passed along so that it is not parsed twice."""
+        return article
 
 def _text(node: LexborNode) -> str | None:
     from ipnews.article import clean_line

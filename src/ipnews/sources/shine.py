@@ -92,15 +92,12 @@ class Shine(Source):
             return None  # no model seen: we do not know the section id
         return f"{section}list_{page + 1}.shtml"
 
-    def extract(self, html: str, url: str) -> Article:
+    def refine(self, article: Article, tree: LexborHTMLParser) -> Article:
         # Three things the description cannot say: the visible "15:25 UTC+8, 2020-02-26"
         # when the date meta is missing, the breadcrumb as the section, and the
         # "Source: Xinhua  Editor: Wang Yi" line, which is metadata, not body text.
         from ipnews.article import clean_line
-        from ipnews.extraction import parse_html
 
-        article = super().extract(html, url)
-        tree = parse_html(html)
         if article.published_at is None and (
                 m := _VISIBLE_TIME.search(read(tree, None, (".story-info",)) or "")):
             article.published_at = self.parse_date(f"{m.group(2)} {m.group(1)}")
@@ -110,7 +107,6 @@ class Shine(Source):
         article.wire_source = _after(bottom, "Source:", "Editor:") or None
         article.editor = _after(bottom, "Editor:") or None
         return article
-
 
 def _after(text: str, label: str, until: str | None = None) -> str | None:
     r"""What follows label in "Source: Xinhua Editor: Wang Yi", up to until, or None.
