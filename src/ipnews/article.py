@@ -107,17 +107,6 @@ def parse_date(value: str | None, formats: tuple[str, ...] = (),
         return None
 
 
-def parse_local(value: str | None, formats: tuple[str, ...]) -> str | None:
-    """Parse a Shanghai-local timestamp with the first format that fits; None if none does."""
-    text = clean_line(value)
-    for fmt in formats:
-        try:
-            return iso_shanghai(datetime.strptime(text, fmt))
-        except ValueError:
-            continue
-    return None
-
-
 @dataclass
 class Article:
     """One story as extracted from one page. ``url`` is the canonical URL."""

@@ -90,7 +90,7 @@ FEED_ROOTS = frozenset({"rss", "feed", "rdf"})
 _CHUNK = 1 << 16  # bytes fed to the XML parser, and decompressed, at a time
 _GZIP = b"\x1f\x8b"
 _FUTURE = timedelta(days=1)
-# Times that carry no zone are Shanghai time (as in ipnews.article.parse_local).
+# Times that carry no zone are Shanghai time (as in ipnews.article.parse_date).
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
                   "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
                   "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -231,7 +230,9 @@ def generic_extract(html: str, url: str) -> Article:
     # each step still has its own prose around the links, and is an article.
     if paragraphs and linked > 0.5 * total and total - linked < LINK_LIST_PROSE:
         raise ExtractError("looks like a list of links, not an article", kind="no_article")
-    found = generic_metadata(tree, metas, url)
+    from ipnews.metadata import read_metadata
+
+    found = read_metadata(tree, metas, url)
     if not found["title"]:
         # Every candidate looked like the site's name or logo: a page with no other title
         # is still an article, under the best of those.
@@ -253,15 +254,6 @@ def generic_extract(html: str, url: str) -> Article:
     )
     check_quality(article)
     return article
-
-
-def generic_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str
-                     ) -> dict[str, Any]:
-    """The fields any page may give, in the documented order of trust (metadata.py):
-    for the generic extractor, and for what a source's own description leaves out."""
-    from ipnews.metadata import read_metadata
-
-    return read_metadata(tree, metas, url)
 
 
 # Lines that are site furniture on any news site, should trafilatura keep them.

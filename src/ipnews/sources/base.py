@@ -213,12 +213,12 @@ class Source:
         from ipnews.extraction import (
             BOILERPLATE,
             blocks,
-            generic_metadata,
             html_language,
             meta_tags,
             parse_html,
             trafilatura_paragraphs,
         )
+        from ipnews.metadata import read_metadata
 
         tree = parse_html(html)
         spec = self.fields
@@ -231,7 +231,7 @@ class Source:
             # Read only for a field the description left out: on a page whose selectors
             # all match, the generic reader would cost more than the whole extraction.
             if not found:
-                found.update(generic_metadata(tree, metas, url))
+                found.update(read_metadata(tree, metas, url))
             return found[field]
 
         title = read(tree, metas, spec.title) or generic("title") or ""

@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ipnews.article import Article, clean_line, parse_local
+from ipnews.article import Article, clean_line, parse_date
 from ipnews.extraction import (
     SOURCE_LINE,
     Block,
@@ -156,7 +156,7 @@ def _apply_meta(target: ListingItem, m: re.Match[str]) -> None:
     author = clean_line(m.group("author"))
     if author:
         target.authors = [author]
-    target.published_at = parse_local(m.group("date"), _DATE_FORMATS)
+    target.published_at = parse_date(m.group("date"), _DATE_FORMATS)
     if m.group("category"):
         target.section = clean_line(m.group("category"))
 
