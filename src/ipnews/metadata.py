@@ -36,6 +36,7 @@ and no regex here can backtrack more than linearly.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from datetime import date, datetime
@@ -70,8 +71,11 @@ DC_DATES = ("dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcte
             "dc.date.created")
 PUBLISHER_DATES = ("publishdate", "pubdate", "articlepublishdate", "publish-date",
                    "publish_date", "publication_date", "sailthru.date", "parsely-pub-date",
-                   "article.published", "originalpublicationdate", "date", "displaydate",
-                   "release_date", "firstpublishedtime", "created", "maketime")
+                   "article.published", "originalpublicationdate", "displaydate",
+                   "release_date", "firstpublishedtime")
+# Names that CMSs also fill with the time a page was last changed: trusted after the visible
+# date under the headline, not before it.
+WEAK_DATES = ("date", "created")
 AUTHOR_METAS = (("author", "meta:author"), ("article:author", "og"), ("byl", "meta:byl"),
                 ("dc.creator", "dc"), ("dcterms.creator", "dc"),
                 ("parsely-author", "meta:parsely-author"),
@@ -79,11 +83,24 @@ AUTHOR_METAS = (("author", "meta:author"), ("article:author", "og"), ("byl", "me
 SITE_NAME_METAS = ("og:site_name", "application-name", "sitename", "twitter:site",
                    "apple-mobile-web-app-title")
 
-_MONTHS = {m: i for i, names in enumerate(
-    ("jan january", "feb february", "mar march", "apr april", "may", "jun june",
-     "jul july", "aug august", "sep sept september", "oct october", "nov november",
-     "dec december"), start=1) for m in names.split()}
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+# Month names as pages print them, in the languages the generic path meets most (English,
+# German, French, Spanish, Italian, Dutch, Portuguese): a word is looked up, not matched by
+# an alternation, so adding a language costs nothing per line.
+_MONTHS = {m: i for i, names in enumerate((
+    "jan january januar janvier enero ene gennaio januari janeiro jänner",
+    "feb february februar février fevrier febrero febbraio februari fevereiro",
+    "mar march märz maerz mars marzo maart março marco mär",
+    "apr april avril abril aprile",
+    "may mai mayo maggio mei maio",
+    "jun june juni juin junio giugno junho",
+    "jul july juli juillet julio luglio julho",
+    "aug august août aout agosto augustus ago",
+    "sep sept september septembre septiembre settembre setembro set",
+    "oct october oktober octobre octubre ottobre outubro okt",
+    "nov november novembre noviembre novembro",
+    "dec december dezember décembre decembre diciembre dicembre dezembro dez dic"),
+    start=1) for m in names.split()}
+_MONTH = r"([^\W\d_]{3,10})\.?"
 _TIME = r"(?:[T\s,]{0,3}(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?:\s?([ap])\.?m\b\.?)?)?"
 _DATE_PATTERNS = (
     # 2019年12月10日 10:20
@@ -92,11 +109,13 @@ _DATE_PATTERNS = (
     ("ymd", re.compile(r"(?<!\d)(\d{4})(?:[-/.]|\s(?=\d{1,2}\s?/))\s?(\d{1,2})\s?[-/.]\s?"
                        r"(\d{1,2})(?!\d)" + _TIME)),
     # Sep 9, 2019 / September 9 2019 10:20 am
-    ("mdy", re.compile(r"\b" + _MONTH + r"\s(\d{1,2})(?:st|nd|rd|th)?,?\s(\d{4})(?!\d)" + _TIME,
-                       re.I)),
-    # 9 September 2019
-    ("dmy", re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s" + _MONTH + r",?\s(\d{4})(?!\d)"
+    ("mdy", re.compile(r"(?<![^\W\d_])" + _MONTH + r"\s(\d{1,2})(?:st|nd|rd|th)?,?\s(\d{4})(?!\d)"
                        + _TIME, re.I)),
+    # 9 September 2019, 29. Juni 2017, 4 de mayo de 2022, 1er mars 2020
+    ("dmy", re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th|er|\.)?\s(?:de\s)?" + _MONTH
+                       + r",?\s(?:de\s)?(\d{4})(?!\d)" + _TIME, re.I)),
+    # 26.01.2022: day first wherever dots separate a date that ends with its year
+    ("dmy.", re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?!\d)" + _TIME)),
     # 09/09/2019: used only when it can be read one way
     ("num", re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)" + _TIME)),
 )
@@ -109,7 +128,39 @@ _URL_DATES = (
 _UPDATED = re.compile(r"updated|modified|更新|修改|最后编辑", re.I)
 _PUBLISHED_LABEL = re.compile(r"publish|posted|发布|发表|时间", re.I)
 
-_BYLINE_EN = re.compile(r"^(?:written\s)?by[\s:]\s*(\S.*)$", re.I)
+# "By", and the same word in the languages of _MONTHS, at the start of a line.
+_BY = (r"(?:(?:written|posted|published|geschrieben|verfasst|publicado|publié|pubblicato)\s)?"
+       r"(?:by|von|vom|par|por|door|av|af|di)")
+_BYLINE_EN = re.compile(r"^" + _BY + r"[\s:]\s*(\S.*)$", re.I)
+# The same inside a byline element whose text also holds a date or a label.
+_BYLINE_IN = re.compile(r"(?:^|\s)(?:" + _BY + r"|autor|autorin|author|auteur|autore)\s?:?\s"
+                        r"([^\s|·•–—,]+(?:\s[^\s|·•–—,]+){0,4})", re.I)
+# Where a byline element's names end: a date, a separator, "at"/"am"/"on" before a time.
+_BYLINE_END = re.compile(r"\s(?:at|on|am|um|le|el|il|in|the)\s.*$|\s?[|·•–—]\s?.*$|"
+                         r"\s(?:staff writer|senior writer|reporter|correspondent|contributor|"
+                         r"redakteur|redakteurin|journalist|journalistin)\b.*$", re.I)
+# Accounts and desks that CMSs put where an author goes: not people.
+_NOT_PERSON = re.compile(
+    r"^(?:admin|administrator|publisher|super user|webmaster|editor|editors|staff|team|"
+    r"guest|anonymous|unknown|contributors to wikimedia projects)$|"
+    r"\b(?:redaktion|redacci[oó]n|r[ée]daction|redazione|redakcja|newsroom|staff writers?|"
+    r"e\.\s?v|gmbh|inc|ltd|llc|ministerium|ministry|stiftung|foundation|verlag|agency)\b",
+    re.I)
+# Markup that names a story's author, most specific first; the first that yields a name wins.
+AUTHOR_MARKUP = (
+    '[itemprop="author"] [itemprop="name"]', '[itemprop="author"]', '[rel="author"]',
+    ".author .fn", ".byline .author", ".author-name", ".entry-author-name", ".post-author",
+    ".author", ".byline", ".by-author", ".meta-author", ".post-byline", '[class$="__author"]',
+    '[class*="author__name"]', '[class*="author-link"]',
+)
+# An author element inside these is a commenter's, a photographer's or another story's
+# (matched at the start of a class or id, so that "content-sidebar-wrap" is not a sidebar).
+_NOT_BYLINE = re.compile(r"^(?:comments?|respond|reply|form|licen[cs]e|image|photo|credits?|bio|"
+                         r"about|widget|avatar|sidebar|related|teaser|footer|share|social)"
+                         r"(?:$|[-_])", re.I)
+_NOT_BYLINE_ID = re.compile(r"comment|respond|reply|footer", re.I)
+_NOT_BYLINE_TAGS = frozenset({"input", "link", "meta", "body", "html", "head", "img",
+                              "script", "style", "form", "textarea", "label", "button"})
 _BYLINE_ZH = re.compile(r"(?:^|[\s|｜(（【\[])(?:本报记者|记者|作者|撰稿|撰文|文)\s?[:：/]?\s?"
                         r"([^\s\d:：|｜)）】\]，。][^|｜)）】\]，。\d]{0,40})(?:$|[\s|｜)）】\]])")
 _SOURCE_EN = re.compile(r"^(?:source|via|credit)\s?[:：]\s*(\S.{0,59})$", re.I)
@@ -119,8 +170,11 @@ _EDITOR_EN = re.compile(r"(?:^|\s)(?:editors?\s?[:：]|edited by\s)\s*(\S.{0,59}
 _EDITOR_ZH = re.compile(r"(责任编辑|责编|编辑)\s?[:：]\s*([^|｜)）】\]]{1,30})")
 
 _AUTHOR_SPLIT = re.compile(r"\s(?:and|und|&|y|et)\s|&|、|，|,|;|；|\|")
-_AUTHOR_PREFIX = re.compile(r"^(?:by\s|written by\s|本报记者|记者|作者|撰稿|撰文|文\s?/|文\s?[:：])"
+_AUTHOR_PREFIX = re.compile(r"^(?:" + _BY + r"\s|本报记者|记者|作者|撰稿|撰文|文\s?/|文\s?[:：])"
                             r"[\s:：/]*", re.I)
+_HONORIFIC = re.compile(r"^(?:dr|prof|mr|mrs|ms|mme|m|herr|frau dr)\.\s+", re.I)
+_NOT_A_NAME = re.compile(r"\d{4}|\d\W+\d|^\d|\d\s")
+_DESK = re.compile(r"^[A-Z]{2,5}$")
 _URLISH = re.compile(r"https?:|www\.|\.(?:com|net|org|cn)\b|/", re.I)
 _SEPARATORS = re.compile(r"\s[-|–—_·]\s|\s?(?:--|\||｜|_)\s?")
 _CJK_TAIL = re.compile(r"-([^\s-]{2,12})$")
@@ -152,7 +206,7 @@ def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> di
     url_day = url_date(url)
     candidates = _date_candidates(tree, metas, article, lines, head, url_day)
     if candidates:
-        value, route = candidates[0]
+        value, route = _local(candidates)
         if url_day and abs((_day(value) - url_day).days) > URL_AGREES_DAYS:
             value, route = next(((v, r) for v, r in candidates[1:]
                                  if abs((_day(v) - url_day).days) <= URL_AGREES_DAYS),
@@ -161,6 +215,8 @@ def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> di
             value, route = next(((v, r) for v, r in candidates
                                  if len(v) > 10 and v[:10] == value), (value, route))
         put("published", value, route)
+    elif found_day := _htmldate(tree, url):
+        put("published", found_day, "htmldate")
     elif url_day:
         put("published", url_day.isoformat(), "url")
 
@@ -176,8 +232,12 @@ def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> di
 
     # authors
     not_authors = site_folded | {(found["wire_source"] or "").casefold()}
-    for raw, route in _author_candidates(article, metas, lines, head):
-        names = [n for n in clean_authors(raw) if n.casefold() not in not_authors]
+    for raw, route in _author_candidates(tree, article, metas, lines, head):
+        names = clean_authors(raw)
+        if route in ("json-ld", "og", "dc") or route.startswith("meta:"):
+            # Where a CMS fills in the site or the desk; a byline naming the site's owner
+            # (a personal blog) is still its author.
+            names = [n for n in names if n.casefold() not in not_authors]
         if route.startswith("meta:") and found["editor"] and names == [found["editor"]]:
             continue  # China Daily's CMS puts the editor in meta author
         if names:
@@ -441,18 +501,18 @@ def parse_any_date(value: str | None, url_day: date | None = None) -> str | None
         return _valid(int(text[:4]), int(text[4:6]), int(text[6:]))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", "+00:00"))
-        return _shanghai(parsed)
+        return _stated(parsed)
     except ValueError:
         pass
     if re.fullmatch(r"\d{10}(?:\d{3})?", text):  # a Unix timestamp, seconds or milliseconds
         seconds = int(text[:10])
         from datetime import timezone
-        return _shanghai(datetime.fromtimestamp(seconds, timezone.utc)) \
+        return _stated(datetime.fromtimestamp(seconds, timezone.utc)) \
             if 946684800 <= seconds <= 4102444800 else None
     if re.match(r"^[A-Za-z]{3},\s", text):  # RFC 2822
         from email.utils import parsedate_to_datetime
         try:
-            return _shanghai(parsedate_to_datetime(text))
+            return _stated(parsedate_to_datetime(text))
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return find_date(text, url_day)
@@ -462,39 +522,78 @@ def find_date(line: str, url_day: date | None = None) -> str | None:
     """The first date in a line of text, in any format of _DATE_PATTERNS."""
     line = line[:MAX_LINE]
     for kind, pattern in _DATE_PATTERNS:
-        m = pattern.search(line)
-        if not m:
-            continue
-        g = m.groups()
-        if kind == "ymd":
-            y, mo, d = int(g[0]), int(g[1]), int(g[2])
-        elif kind == "mdy":
-            y, mo, d = int(g[2]), _MONTHS.get(g[0].lower()[:3], 0), int(g[1])
-        elif kind == "dmy":
-            y, mo, d = int(g[2]), _MONTHS.get(g[1].lower()[:3], 0), int(g[0])
-        else:
-            a, b, y = int(g[0]), int(g[1]), int(g[2])
-            if a > 12 >= b or a == b:
-                mo, d = b, a
-            elif b > 12 >= a:
-                mo, d = a, b
-            elif url_day and (url_day.month, url_day.day) in ((a, b), (b, a)):
-                mo, d = url_day.month, url_day.day
-            else:
-                continue  # 09/10/2019: September or October, nothing says which
-        day = _valid(y, mo, d)
-        if day is None:
-            continue
-        hour, minute, second, ampm = g[-4:]
-        if hour is None:
-            return day
-        h, mi, s = int(hour), int(minute), int(second or 0)
-        if ampm:
-            h = h % 12 + (12 if ampm.lower() == "p" else 0)
-        if h > 23 or mi > 59 or s > 59:
-            return day
-        return _shanghai(datetime(y, mo, d, h, mi, s))
+        for m in itertools.islice(pattern.finditer(line), 4):
+            if (found := _read_date(kind, m, url_day)) is not None:
+                return found
     return None
+
+
+def _read_date(kind: str, m: re.Match[str], url_day: date | None) -> str | None:
+    g = m.groups()
+    if kind == "ymd":
+        y, mo, d = int(g[0]), int(g[1]), int(g[2])
+    elif kind == "mdy":
+        y, mo, d = int(g[2]), _MONTHS.get(g[0].lower(), 0), int(g[1])
+    elif kind == "dmy":
+        y, mo, d = int(g[2]), _MONTHS.get(g[1].lower(), 0), int(g[0])
+    elif kind == "dmy.":
+        y, mo, d = int(g[2]), int(g[1]), int(g[0])
+    else:
+        a, b, y = int(g[0]), int(g[1]), int(g[2])
+        if a > 12 >= b or a == b:
+            mo, d = b, a
+        elif b > 12 >= a:
+            mo, d = a, b
+        elif url_day and (url_day.month, url_day.day) in ((a, b), (b, a)):
+            mo, d = url_day.month, url_day.day
+        else:
+            return None  # 09/10/2019: September or October, nothing says which
+    day = _valid(y, mo, d)
+    if day is None:
+        return None
+    hour, minute, second, ampm = g[-4:]
+    if hour is None:
+        return day
+    h, mi, s = int(hour), int(minute), int(second or 0)
+    if ampm:
+        h = h % 12 + (12 if ampm.lower() == "p" else 0)
+    if h > 23 or mi > 59 or s > 59:
+        return day
+    return _stated(datetime(y, mo, d, h, mi, s))
+
+
+def _local(candidates: list[tuple[str, str]]) -> tuple[str, str]:
+    """The most trusted date, on the publisher's day. A time given in UTC names the instant
+    but not the day the publisher printed (a Belize evening is the next day in UTC): when a
+    later route states the same moment with a local offset, or prints a day within one of
+    it, that route's reading wins."""
+    value, route = candidates[0]
+    if not value.endswith("+00:00"):
+        return value, route
+    moment = datetime.fromisoformat(value)
+    for other, other_route in candidates[1:]:
+        if other.endswith("+00:00"):
+            continue  # the same statement again, or another UTC one
+        if len(other) > 10 and other_route != "visible":
+            if abs((datetime.fromisoformat(other) - moment).total_seconds()) <= 300:
+                return other, other_route
+        elif len(other) == 10 and abs((_day(other) - moment.date()).days) <= 1:
+            return other, other_route
+    return value, route
+
+
+def _htmldate(tree: LexborHTMLParser, url: str) -> str | None:
+    """htmldate's reading of a page where no route of ours found a date: it knows the date
+    markup of many CMSs and languages that our routes do not name. It runs only here, on
+    the few pages that need it (it parses the page again)."""
+    from htmldate import find_date as htmldate_find
+
+    try:
+        value = htmldate_find(tree.html or "", url=url, original_date=True,
+                              extensive_search=False, outputformat="%Y-%m-%d")
+    except Exception:
+        return None
+    return _valid(int(value[:4]), int(value[5:7]), int(value[8:10])) if value else None
 
 
 def _valid(y: int, m: int, d: int) -> str | None:
@@ -506,13 +605,18 @@ def _valid(y: int, m: int, d: int) -> str | None:
         return None
 
 
-def _shanghai(value: datetime) -> str | None:
+def _stated(value: datetime) -> str | None:
+    """ISO 8601 as the page states it: a time with an offset keeps it, so that the day is
+    the publisher's day (a New York evening is not the next day's news); a time without one
+    is Shanghai time."""
     if not 1990 <= value.year <= 2600:
         return None
-    try:
-        return iso_shanghai(value)
-    except (OverflowError, ValueError):
-        return None
+    if value.tzinfo is None:
+        try:
+            return iso_shanghai(value)
+        except (OverflowError, ValueError):
+            return None
+    return value.isoformat(timespec="seconds")
 
 
 def _day(value: str) -> date:
@@ -563,7 +667,7 @@ def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
             updated.append(value)
         else:
             plain.append(value)
-    for value in marked + plain:
+    for value in marked:
         add(value, "time")
     labelled, unlabelled = [], []
     for line in _near(lines, head):
@@ -572,6 +676,12 @@ def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
         if parsed := find_date(line, url_day):
             (labelled if _PUBLISHED_LABEL.search(line) else unlabelled).append(parsed)
     out.extend((v, "visible") for v in labelled + unlabelled)
+    # A <time> that says nothing of what it dates may be a sidebar's or a comment's: the
+    # date printed by the headline is better evidence.
+    for value in plain:
+        add(value, "time")
+    for name in WEAK_DATES:
+        add(metas.get(name), f"meta:{name}")
     if article:
         add(article.get("dateModified"), "json-ld")
     add(metas.get("article:modified_time") or metas.get("og:updated_time"), "og")
@@ -582,23 +692,57 @@ def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
 
 # ---- authors ------------------------------------------------------------------------------
 
-def _author_candidates(article: dict[str, Any] | None, metas: dict[str, str],
-                       lines: list[str], head: int) -> list[tuple[str, str]]:
+def _author_candidates(tree: LexborHTMLParser, article: dict[str, Any] | None,
+                       metas: dict[str, str], lines: list[str], head: int
+                       ) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if article:
         names = _ld_people(article.get("author")) or _ld_people(article.get("creator"))
         if names:
             out.append((";".join(names), "json-ld"))
-    for name, route in AUTHOR_METAS:
-        if value := metas.get(name):
-            out.append((value, route))
+    if marked := _marked_author(tree):
+        out.append((marked, "markup"))
     for line in _near(lines, head):
         if len(line) > 120:
             continue
         m = _BYLINE_EN.match(line) or _BYLINE_ZH.search(line)
         if m:
-            out.append((m.group(1), "byline"))
+            out.append((_BYLINE_END.sub("", m.group(1)), "byline"))
+    # Last: CMSs fill meta author with the account that posted, the site or the desk.
+    for name, route in AUTHOR_METAS:
+        if value := metas.get(name):
+            out.append((value, route))
     return out
+
+
+def _marked_author(tree: LexborHTMLParser) -> str | None:
+    """The byline that the page's markup marks as the author's (itemprop, rel, classes)."""
+    for selector in AUTHOR_MARKUP:
+        for node in tree.css(selector)[:20]:
+            if node.tag in _NOT_BYLINE_TAGS or _in_furniture(node):
+                continue
+            text = clean_line(node.text(separator=" "))
+            if not text or len(text) > 100:
+                continue
+            m = _BYLINE_IN.search(text)
+            name = _BYLINE_END.sub("", m.group(1) if m else text)
+            if clean_authors(name):
+                return name
+    return None
+
+
+def _in_furniture(node: Any) -> bool:
+    """Whether node sits in a comment, a form, a photo credit or another story's teaser."""
+    for _ in range(12):
+        if node is None or node.tag in ("article", "main", "body"):
+            return False
+        attrs = node.attributes
+        if any(_NOT_BYLINE.match(w) for w in (attrs.get("class") or "").split()):
+            return True
+        if _NOT_BYLINE_ID.match(attrs.get("id") or ""):
+            return True
+        node = node.parent
+    return False
 
 
 def clean_authors(raw: str) -> list[str]:
@@ -606,11 +750,16 @@ def clean_authors(raw: str) -> list[str]:
     and / und / & / 、 / ，/ , / ;, deduplicated in order."""
     out: list[str] = []
     for part in _AUTHOR_SPLIT.split(clean_line(raw[:MAX_FIELD]))[:20]:
-        name = _AUTHOR_PREFIX.sub("", part.strip()).strip(" .。:：|·-–—()（）[]【】\"'")
-        name = re.sub(r"\s?\((?:[^()]{0,40})\)$", "", name)  # "Jane Doe (Reuters)"
-        if not name or "@" in name or _URLISH.search(name) or not _LETTER.search(name):
+        name = re.sub(r"\s?[(（][^()（）]{0,40}[)）]?$", "", part.strip())  # "Jane Doe (Reuters)"
+        name = _AUTHOR_PREFIX.sub("", name).strip(" .。:：|·-–—()（）[]【】\"'")
+        name = _HONORIFIC.sub("", name)
+        if _DESK.match(name):  # "NDR", "LN": a broadcaster's or a paper's initials
             continue
-        if len(name) > 60 or len(name.split()) > 6 or re.search(r"\d", name):
+        if (not name or "@" in name or _URLISH.search(name) or not _LETTER.search(name)
+                or _NOT_PERSON.search(name)):
+            continue
+        # A handle may hold a digit or two ("r23", "Marianne1"); a date or a phone may not.
+        if len(name) > 60 or len(name.split()) > 6 or _NOT_A_NAME.search(name):
             continue
         tokens = name.split()
         if len(tokens) > 1 and all(2 <= len(t) <= 4 and not t.isascii() for t in tokens):

@@ -532,7 +532,11 @@ def _merge_listing(article: Article, item: ListingItem) -> None:
     from ("published_at:rss"), so a reader can tell a page's own date from a feed's."""
     for name in ("published_at", "authors", "section", "title", "summary"):
         given = getattr(item, name)
-        if given and not getattr(article, name):
+        have = getattr(article, name)
+        if (name == "published_at" and given and have and len(have) == 10
+                and given[:10] == have):
+            have = None  # the page gives the day; the feed gives that day's time too
+        if given and not have:
             setattr(article, name, list(given) if name == "authors" else given)
             article.flags.append(f"{name}:{item.origin}")
 
