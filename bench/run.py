@@ -31,12 +31,13 @@ measure.start_launcher()
 
 import bench_extraction  # noqa: E402
 import bench_fetch  # noqa: E402
+import bench_generic  # noqa: E402
 import bench_hosts  # noqa: E402
 import bench_search  # noqa: E402
 import bench_startup  # noqa: E402
 from measure import RESULTS, Row  # noqa: E402
 
-SECTIONS = ("start", "extract", "fetch", "hosts", "search")
+SECTIONS = ("start", "extract", "generic", "fetch", "hosts", "search")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,15 @@ def section_extract(plan: Plan) -> list[Row]:
     return bench_extraction.run(plan.extract_repeat, log=log)
 
 
+def section_generic(plan: Plan) -> list[Row]:
+    # The whole evaluation set or nothing: its figures are comparable only on all pages,
+    # and those take about 4 minutes.
+    if plan.name.startswith("quick"):
+        return [Row("generic", "trafilatura's evaluation set", "skipped",
+                    note="--quick leaves it out: run `--only generic`")]
+    return bench_generic.run(log=log)
+
+
 def section_fetch(plan: Plan) -> list[Row]:
     return bench_fetch.run(list(plan.fetch_sizes), plan.no_raw_size, plan.incremental_size,
                            repeat_below=5_000, fallback_size=plan.fallback_size, log=log)
@@ -94,7 +104,8 @@ def section_search(plan: Plan) -> list[Row]:
 
 
 RUNNERS: dict[str, Callable[[Plan], list[Row]]] = {
-    "start": section_start, "extract": section_extract, "fetch": section_fetch,
+    "start": section_start, "extract": section_extract, "generic": section_generic,
+    "fetch": section_fetch,
     "hosts": section_hosts, "search": section_search,
 }
 

@@ -139,13 +139,13 @@ def _reader_may_leave() -> Any:
 
 def _short_time(value: str | None) -> str:
     """An ISO timestamp as 'YYYY-MM-DD HH:MM' for a table cell (its column says the
-    zone: runs are recorded in UTC, articles in Shanghai time)."""
+    zone: runs are recorded in UTC, articles as their page states them)."""
     return (value or "")[:16].replace("T", " ")
 
 
 def _check_date(value: str | None, name: str) -> str | None:
-    """A date stays a date; a date and time becomes ISO 8601 in Shanghai time, the form
-    published_at is stored in, so that comparing the strings compares the instants."""
+    """A date stays a date (the day as pages print it); a date and time becomes ISO 8601,
+    Shanghai time when it has no offset, compared with published_at as an instant."""
     if value is None:
         return None
     if not _DATE.match(value):

@@ -19,6 +19,7 @@ from ipnews.errors import ExtractError
 
 MAX_HTML_CHARS = 5_000_000  # pages beyond this are not news articles; parsing them costs seconds
 LINK_LIST_PROSE = 400  # characters of text that is no link's, below which link lines are a list
+GENERIC_MIN_LATIN, GENERIC_MIN_CJK = 100, 40  # characters: the shortest real post or brief
 # A body this large cannot decode to fewer than MAX_HTML_CHARS characters in any encoding a
 # web page uses (UTF-8 and GB18030 spend at most 4 bytes on one, UTF-16 4 on a pair), so it
 # is refused before decoding, whatever it holds (`ipnews extract /dev/zero`).
@@ -238,7 +239,7 @@ def generic_extract(html: str, url: str) -> Article:
         # is still an article, under the best of those.
         found["title"] = (meta(metas, "og:title", "twitter:title") or text_of(tree, "h1")
                           or _strip_site_name(text_of(tree, "title") or "")) or None
-    paragraphs = [p for p in paragraphs if p != found["title"]]
+    paragraphs = _drop_tail([p for p in paragraphs if p != found["title"]])
     wire_source = found["wire_source"]
     if paragraphs and (m := SOURCE_LINE.match(paragraphs[-1])):
         # A closing "Source: Xinhua" credits the wire, it is not text.
@@ -252,7 +253,9 @@ def generic_extract(html: str, url: str) -> Article:
         # Where each field came from (json-ld, og, meta:pubdate, visible, url...).
         flags=[f"{field}:{route}" for field, route in found["sources"].items()],
     )
-    check_quality(article)
+    # A blog post of two lines is still a post: on an unknown site the other tests (link
+    # lists, error titles) say what is not an article, not the length alone.
+    check_quality(article, min_latin=GENERIC_MIN_LATIN, min_cjk=GENERIC_MIN_CJK, links=link_texts)
     return article
 
 
@@ -263,6 +266,35 @@ BOILERPLATE = re.compile(
     r"copyright\b|©|\(c\) \d{4}|all rights reserved|沪ICP|京ICP|ICP备|沪公网安备|京公网安备|"
     r"互联网新闻信息服务许可证|have a question about|get a free consultation|special reports$|"
     r"explore shine$|about us\b|source:|editor:)", re.I)
+
+
+# A heading that opens the page's furniture after the story (related stories, comments,
+# "read more"), in the languages the generic path meets most: from there on, nothing is
+# the story's. Only looked for in the second half of a body, on short lines.
+RELATED_HEADING = re.compile(
+    r"^(?:lesen sie (?:auch|mehr)|weitere (?:beiträge|artikel|nachrichten|themen|tipps|"
+    r"tourentipps)|mehr zum thema|das (?:thema )?könnte (?:dich|sie) auch interessieren|"
+    r"auch interessant|related (?:posts|articles|stories|content|reading)|read next|"
+    r"more stories|you (?:may|might) (?:also )?like|recommended (?:for you|articles|stories)|"
+    r"(?:\d+ |no |keine )?(?:comments|kommentare)|leave a (?:reply|comment)|lust auf mehr|"
+    r"czytaj (?:więcej|także)|zobacz (?:też|także)|à lire aussi|sur le même sujet|"
+    r"te puede interesar|noticias relacionadas|leggi anche|articoli correlati|"
+    r"相关(?:新闻|阅读|文章|链接|报道)|延伸阅读|推荐阅读)\b[^.!?]{0,40}[:?]?$", re.I)
+# A line that points at another story or asks for a subscription, anywhere in the body.
+TEASER_LINE = re.compile(
+    r"^(?:read (?:more|also)|related|see more|czytaj (?:też|także)|lesen sie auch|lire aussi|"
+    r"leer (?:más|también)|leggi anche|subscribe (?:now|to)|share (?:this|on))\b\s?[:：]?\s",
+    re.I)
+
+
+def _drop_tail(paragraphs: list[str]) -> list[str]:
+    """The story without what follows it on the page (related stories, comments) and
+    without teaser lines for other stories."""
+    for i in range(max(1, len(paragraphs) // 2), len(paragraphs)):
+        if len(paragraphs[i]) < 90 and RELATED_HEADING.match(paragraphs[i]):
+            paragraphs = paragraphs[:i]
+            break
+    return [p for p in paragraphs if not (len(p) < 200 and TEASER_LINE.match(p))]
 
 
 # The credit starts at a non-space: with (.{2,60}) the \s* before it would give back its
@@ -282,7 +314,8 @@ _NOT_FOUND = re.compile(
     r"页面不存在|找不到页面|请开启javascript|請開啟javascript|登录)\b", re.I)
 
 
-def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> None:
+def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80,
+                  links: set[str] | None = None) -> None:
     """Refuse what is not an article: login walls, JS shells, soft 404s, listing pages.
 
     trafilatura returns *something* for nearly every page ('Login\\na', a list of
@@ -296,11 +329,16 @@ def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80) -> 
         raise ExtractError(f"looks like an error or login page: {article.title[:60]!r}",
                            kind="no_article")
     cjk = len(CJK.findall(body))
-    if cjk < min_cjk and len(body) - cjk < min_latin:
+    # A Chinese character says about as much as two or three Latin ones: a bilingual
+    # brief is judged by both halves together.
+    if (len(body) - cjk) / min_latin + cjk / min_cjk < 1:
         raise ExtractError(f"too little text for an article ({len(body)} characters)",
                            kind="no_article")
     paragraphs = body.split("\n\n")
-    short = sum(1 for p in paragraphs if len(p) < 60 and not CJK.search(p))
+    # Given the page's link texts, only short lines that are links count: the short lines
+    # of code, of ingredients or of a table are text.
+    short = sum(1 for p in paragraphs if len(p) < 60 and not CJK.search(p)
+                and (links is None or p in links))
     prose = sum(1 for p in paragraphs if len(p) >= 150)
     # Short lines alone are a list of headlines; short lines with some prose around them
     # (ingredients, steps, a table) are an article whose paragraphs happen to be short.

@@ -828,13 +828,16 @@ def _filters(source: str | None, since: str | None, until: str | None,
     if source:
         where.append(f"{alias}.source = ?")
         params.append(source)
+    # A bare date is the day as the page printed it (published_at keeps the publisher's
+    # offset); a date and time is an instant, compared as one across offsets.
     if since:
-        where.append(f"{alias}.published_at >= ?")
+        where.append(f"julianday({alias}.published_at) >= julianday(?)" if len(since) > 10
+                     else f"{alias}.published_at >= ?")
         params.append(since)
     if until:
         # A bare date means "up to the end of that day".
-        where.append(f"{alias}.published_at <= ?" if len(until) > 10 else
-                     f"substr({alias}.published_at, 1, 10) <= ?")
+        where.append(f"julianday({alias}.published_at) <= julianday(?)" if len(until) > 10
+                     else f"substr({alias}.published_at, 1, 10) <= ?")
         params.append(until)
     return where, params
 
