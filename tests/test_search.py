@@ -221,3 +221,25 @@ def test_very_common_words_take_the_fast_paths_with_the_same_answers(archive_db,
         assert len(ctplo) == 9 and {r["source"] for r in ctplo} == {"ctplo"}
     finally:
         conn.close()
+
+
+def test_a_time_filter_compares_instants_across_the_offsets_pages_state(tmp_path, ipnews):
+    """published_at keeps the page's own offset: a New York evening is that day's news, and
+    a filter with a time compares the moment, not the string."""
+    from ipnews.article import Article
+    from ipnews.store import Archive
+
+    db = tmp_path / "offsets.db"
+    archive = Archive.open(db)
+    for n, when in enumerate(("2026-11-12T21:30:00-05:00", "2026-11-13T09:00:00+08:00")):
+        archive.save(Article(source="generic", url=f"https://example.com/{n}",
+                             title=f"Customs story {n}", body="Customs seized fakes. " * 20,
+                             published_at=when))
+    archive.close()
+    args = ("customs", "--json", "--db", str(db))
+    # 21:30 in New York is 10:30 the next morning in Shanghai: after 09:00 +08:00.
+    later = json.loads(ipnews("search", *args, "--since", "2026-11-13T10:00").out)
+    assert [r["published_at"] for r in later] == ["2026-11-12T21:30:00-05:00"]
+    # A bare date is the day as the page printed it.
+    day = json.loads(ipnews("search", *args, "--until", "2026-11-12").out)
+    assert [r["published_at"] for r in day] == ["2026-11-12T21:30:00-05:00"]
