@@ -66,19 +66,28 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
-def iso_shanghai(value: datetime | None) -> str | None:
-    """ISO 8601 with the +08:00 offset; naive datetimes are taken as Shanghai time."""
-    if value is None:
-        return None
+def iso_shanghai(value: datetime) -> str:
+    """An instant as ISO 8601 at +08:00; a naive datetime is taken as Shanghai time. Raises
+    OverflowError for an instant with no UTC equivalent (year 1 at +14:00)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=SHANGHAI)
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
+def iso_stated(value: datetime | None) -> str | None:
+    """ISO 8601 with the offset the page stated, so that the day stays the publisher's (a
+    New York evening is not the next day's news); a time without one is Shanghai time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.isoformat(timespec="seconds")
+
+
 def parse_date(value: str | None, formats: tuple[str, ...] = (),
                timezone_name: str = "Asia/Shanghai") -> str | None:
-    """A date as a page gives it, as ISO 8601 in Shanghai time: ISO 8601 (with or without
-    an offset) or one of formats; a date without an offset is in timezone_name."""
+    """A date as a page gives it, as ISO 8601 with its offset (iso_stated): ISO 8601 (with
+    or without an offset) or one of formats; a date without an offset is in timezone_name."""
     text = clean_line(value)
     if not text:
         return None
@@ -101,10 +110,7 @@ def parse_date(value: str | None, formats: tuple[str, ...] = (),
             parsed = parsed.replace(tzinfo=ZoneInfo(timezone_name))
         except (ZoneInfoNotFoundError, ValueError):
             return None
-    try:
-        return iso_shanghai(parsed)
-    except OverflowError:  # year 1 or 9999 moved across an offset
-        return None
+    return iso_stated(parsed)
 
 
 @dataclass

@@ -44,7 +44,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from ipnews.article import clean_line, iso_shanghai
+from ipnews.article import clean_line, iso_stated
 
 MAX_LD_SCRIPTS = 20
 MAX_LD_CHARS = 1_000_000
@@ -131,7 +131,7 @@ _PUBLISHED_LABEL = re.compile(r"publish|posted|发布|发表|时间", re.I)
 # "By", and the same word in the languages of _MONTHS, at the start of a line.
 _BY = (r"(?:(?:written|posted|published|geschrieben|verfasst|publicado|publié|pubblicato)\s)?"
        r"(?:by|von|vom|par|por|door|av|af|di)")
-_BYLINE_EN = re.compile(r"^" + _BY + r"[\s:]\s*(\S.*)$", re.I)
+_BYLINE = re.compile(r"^" + _BY + r"[\s:]\s*(\S.*)$", re.I)
 # The same inside a byline element whose text also holds a date or a label.
 _BYLINE_IN = re.compile(r"(?:^|\s)(?:" + _BY + r"|autor|autorin|author|auteur|autore)\s?:?\s"
                         r"([^\s|·•–—,]+(?:\s[^\s|·•–—,]+){0,4})", re.I)
@@ -606,17 +606,8 @@ def _valid(y: int, m: int, d: int) -> str | None:
 
 
 def _stated(value: datetime) -> str | None:
-    """ISO 8601 as the page states it: a time with an offset keeps it, so that the day is
-    the publisher's day (a New York evening is not the next day's news); a time without one
-    is Shanghai time."""
-    if not 1990 <= value.year <= 2600:
-        return None
-    if value.tzinfo is None:
-        try:
-            return iso_shanghai(value)
-        except (OverflowError, ValueError):
-            return None
-    return value.isoformat(timespec="seconds")
+    """iso_stated, for the years a news page can carry."""
+    return iso_stated(value) if 1990 <= value.year <= 2600 else None
 
 
 def _day(value: str) -> date:
@@ -705,7 +696,7 @@ def _author_candidates(tree: LexborHTMLParser, article: dict[str, Any] | None,
     for line in _near(lines, head):
         if len(line) > 120:
             continue
-        m = _BYLINE_EN.match(line) or _BYLINE_ZH.search(line)
+        m = _BYLINE.match(line) or _BYLINE_ZH.search(line)
         if m:
             out.append((_BYLINE_END.sub("", m.group(1)), "byline"))
     # Last: CMSs fill meta author with the account that posted, the site or the desk.
