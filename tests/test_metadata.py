@@ -124,6 +124,35 @@ def test_site_name_alone_is_never_the_title() -> None:
     assert got["title"] is None
 
 
+@pytest.mark.parametrize(("body", "names", "route"), [
+    # An @graph names the author by reference; the organisation is not a person.
+    ('<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", "headline": '
+     '"T", "author": [{"@id": "#p1"}, {"@type": "Organization", "name": "Desk"}]}, '
+     '{"@type": "Person", "@id": "#p1", "name": "Lena Ortiz"}]}</script><h1>T</h1>',
+     ["Lena Ortiz"], "json-ld"),
+    # The theme's byline, not the commenter's nor the photographer's.
+    ('<h1>T</h1><div class="comment-author vcard">Klaus</div>'
+     '<div class="img__author">Photograph by Ed Roe</div>'
+     '<div class="byline__contributors--author">By Jens Peters</div>', ["Jens Peters"],
+     "markup"),
+    # A dateline that names the author; a label over the name.
+    ("<h1>T</h1><p>04.02.2022 | 13:10 Uhr | Uta Berg</p>", ["Uta Berg"], "byline"),
+    ("<h1>T</h1><h4>Autor</h4><p>Nikolai Hahn</p>", ["Nikolai Hahn"], "byline"),
+    ("<h1>T</h1><p>半月谈记者 史卫燕</p>", ["史卫燕"], "byline"),
+    # "Le" is part of the name; "von ... profitieren" is not a byline.
+    ("<h1>T</h1><p>Par Loïc Le Clerc</p>", ["Loïc Le Clerc"], "byline"),
+    ("<h1>T</h1><p>von Barzahler-Rabatt profitieren</p>", [], None),
+    # The credit that closes a Chinese story; a wire credit in an author box is no author.
+    ("<h1>T</h1>" + "<p>海关查获假冒商品。</p>" * 45
+     + "<p>案件正在审理中。（记者宋晨、田中全）</p>", ["宋晨", "田中全"], "credit"),
+    ('<h1>T</h1><div class="author">来源：新华网</div>', [], None),
+])
+def test_author_routes(body: str, names: list[str], route: str | None) -> None:
+    got = read(f"<html><head></head><body>{body}</body></html>")
+    assert got["authors"] == names
+    assert got["sources"].get("authors") == route
+
+
 # ---- hostile input ------------------------------------------------------------------------
 
 def timed(html: str) -> tuple[dict, float]:

@@ -56,6 +56,8 @@ MAX_LINE = 300  # characters of a line that the regexes see
 MAX_TIME_NODES = 50
 MAX_FIELD = 2_000  # characters kept of a meta value before it is parsed
 URL_AGREES_DAYS = 3
+DATELINE_CHARS = 80  # an unlabelled line longer than this is prose, not a dateline ...
+DATELINE_OPENS = 40  # ... unless a date opens it
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "blogposting", "reportagenews", "analysisnewsarticle",
@@ -126,6 +128,8 @@ _URL_DATES = (
     re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"),
 )
 _UPDATED = re.compile(r"updated|modified|更新|修改|最后编辑", re.I)
+# Dates of something else than the story: a forum member's joining, an event's.
+_NOT_PUBLISHED = re.compile(r"registriert|registered|joined|member since|mitglied seit|注册", re.I)
 _PUBLISHED_LABEL = re.compile(r"publish|posted|发布|发表|时间", re.I)
 
 # "By", and the same word in the languages of _MONTHS, at the start of a line.
@@ -135,8 +139,17 @@ _BYLINE = re.compile(r"^" + _BY + r"[\s:]\s*(\S.*)$", re.I)
 # The same inside a byline element whose text also holds a date or a label.
 _BYLINE_IN = re.compile(r"(?:^|\s)(?:" + _BY + r"|autor|autorin|author|auteur|autore)\s?:?\s"
                         r"([^\s|·•–—,]+(?:\s[^\s|·•–—,]+){0,4})", re.I)
+# The credit that closes a Chinese story's last paragraph.
+_END_CREDIT_ZH = re.compile(
+    r"[（(](?:本报|新华社|特约)?(?:记者|评论员|通讯员)\s?([^（）()]{2,40})[）)]$")
+# A line that only labels the next one as the author's.
+_AUTHOR_LABEL = re.compile(
+    r"^(?:autor|autorin|autoren|author|authors|auteur|autore|作者)\s?[:：]?$", re.I)
+_DATELINE_PARTS = re.compile(r"\s[|·•–—-]\s")
 # Where a byline element's names end: a date, a separator, "at"/"am"/"on" before a time.
-_BYLINE_END = re.compile(r"\s(?:at|on|am|um|le|el|il|in|the)\s.*$|\s?[|·•–—]\s?.*$|"
+# ("Loïc Le Clerc" keeps his "Le": the word must come before a number.)
+_BYLINE_END = re.compile(r"\s(?:at|on|am|um|le|el|il|in|the)\s(?=\D{0,15}\d).*$|"
+                         r"\s?[|·•–—]\s?.*$|\s(?:updated|aktualisiert|actualizado|mis à jour)\b.*$|"
                          r"\s(?:staff writer|senior writer|reporter|correspondent|contributor|"
                          r"redakteur|redakteurin|journalist|journalistin)\b.*$", re.I)
 # Accounts and desks that CMSs put where an author goes: not people.
@@ -144,24 +157,35 @@ _NOT_PERSON = re.compile(
     r"^(?:admin|administrator|publisher|super user|webmaster|editor|editors|staff|team|"
     r"guest|anonymous|unknown|contributors to wikimedia projects)$|"
     r"\b(?:redaktion|redacci[oó]n|r[ée]daction|redazione|redakcja|newsroom|staff writers?|"
-    r"e\.\s?v|gmbh|inc|ltd|llc|ministerium|ministry|stiftung|foundation|verlag|agency)\b",
+    r"e\.\s?v|gmbh|inc|ltd|llc|ministerium|ministry|stiftung|foundation|verlag|agency|"
+    r"reuters|associated press|bloomberg|xinhua)\b|新华社|中新社|"
+    r"^(?:source|editor)\s?[:：]|来源|稿源|出处|编辑",  # credit lines: the wire, the editor
     re.I)
 # Markup that names a story's author, most specific first; the first that yields a name wins.
 AUTHOR_MARKUP = (
     '[itemprop="author"] [itemprop="name"]', '[itemprop="author"]', '[rel="author"]',
     ".author .fn", ".byline .author", ".author-name", ".entry-author-name", ".post-author",
     ".author", ".byline", ".by-author", ".meta-author", ".post-byline", '[class$="__author"]',
-    '[class*="author__name"]', '[class*="author-link"]',
+    '[class*="author__name"]', '[class*="author-link"]', '[class*="authorname"]',
+    '[class*="authorName"]', '[class$="--author"]', 'a[href*="/author/"]',
+    'a[href*="/authors/"]', 'a[href*="/autor/"]', 'a[href*="/autore/"]',
+    'a[href*="/auteur/"]', '[class*="contributor"]',
 )
 # An author element inside these is a commenter's, a photographer's or another story's
 # (matched at the start of a class or id, so that "content-sidebar-wrap" is not a sidebar).
 _NOT_BYLINE = re.compile(r"^(?:comments?|respond|reply|form|licen[cs]e|image|photo|credits?|bio|"
                          r"about|widget|avatar|sidebar|related|teaser|footer|share|social)"
                          r"(?:$|[-_])", re.I)
+# The box that holds the story, as the common blog and CMS templates name it.
+_STORY_BOX = re.compile(r"^(?:post|hentry|entry|article|story)(?:-(?:outer|inner|body|content))?$")
+# "Photograph by ...": the picture's author, not the story's.
+_CREDIT_LINE = re.compile(r"(?:photo(?:graph)?s?|fotos?|image|bild|credit|illustration)\b", re.I)
 _NOT_BYLINE_ID = re.compile(r"comment|respond|reply|footer", re.I)
-_NOT_BYLINE_TAGS = frozenset({"input", "link", "meta", "body", "html", "head", "img",
+_NOT_BYLINE_TAGS = frozenset({"input", "link", "meta", "body", "html", "head", "img", "h1",
                               "script", "style", "form", "textarea", "label", "button"})
-_BYLINE_ZH = re.compile(r"(?:^|[\s|｜(（【\[])(?:本报记者|记者|作者|撰稿|撰文|文)\s?[:：/]?\s?"
+# "记者", after an outlet's name or not ("半月谈记者", "本报记者").
+_BYLINE_ZH = re.compile(r"(?:^|[\s|｜(（【\[])(?:[\u4e00-\u9fff]{0,6}记者|作者|撰稿|撰文|文)"
+                        r"\s?[:：/]?\s?"
                         r"([^\s\d:：|｜)）】\]，。][^|｜)）】\]，。\d]{0,40})(?:$|[\s|｜)）】\]])")
 _SOURCE_EN = re.compile(r"^(?:source|via|credit)\s?[:：]\s*(\S.{0,59})$", re.I)
 _CREDIT_CUT = re.compile(r"\s(?:editors?\s?[:：]|edited by\s|责任编辑|责编|编辑\s?[:：]).*$", re.I)
@@ -174,6 +198,9 @@ _AUTHOR_PREFIX = re.compile(r"^(?:" + _BY + r"\s|本报记者|记者|作者|撰�
                             r"[\s:：/]*", re.I)
 _HONORIFIC = re.compile(r"^(?:dr|prof|mr|mrs|ms|mme|m|herr|frau dr)\.\s+", re.I)
 _NOT_A_NAME = re.compile(r"\d{4}|\d\W+\d|^\d|\d\s")
+_PARTICLES = frozenset({"von", "van", "der", "den", "de", "del", "della", "di", "da", "du",
+                        "le", "la", "dos", "das", "bin", "al", "y"})
+_INITIAL_END = re.compile(r"\s[A-Z]\.$")
 _DESK = re.compile(r"^[A-Z]{2,5}$")
 _URLISH = re.compile(r"https?:|www\.|\.(?:com|net|org|cn)\b|/", re.I)
 _SEPARATORS = re.compile(r"\s[-|–—_·]\s|\s?(?:--|\||｜|_)\s?")
@@ -232,12 +259,15 @@ def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> di
 
     # authors
     not_authors = site_folded | {(found["wire_source"] or "").casefold()}
-    for raw, route in _author_candidates(tree, article, metas, lines, head):
+    for raw, route in _author_candidates(tree, ld, metas, lines, head):
         names = clean_authors(raw)
         if route in ("json-ld", "og", "dc") or route.startswith("meta:"):
             # Where a CMS fills in the site or the desk; a byline naming the site's owner
             # (a personal blog) is still its author.
             names = [n for n in names if n.casefold() not in not_authors]
+        else:
+            # Text that follows "von" or "par" on a page is not always a name.
+            names = [n for n in names if _name_shaped(n)]
         if route.startswith("meta:") and found["editor"] and names == [found["editor"]]:
             continue  # China Daily's CMS puts the editor in meta author
         if names:
@@ -271,11 +301,13 @@ def read_metadata(tree: LexborHTMLParser, metas: dict[str, str], url: str) -> di
 # ---- JSON-LD ------------------------------------------------------------------------------
 
 def _json_ld(tree: LexborHTMLParser) -> dict[str, Any]:
-    """The first article-like JSON-LD object (a NewsArticle before a WebPage), and the names
-    of the organisations and web sites the scripts name."""
+    """The first article-like JSON-LD object (a NewsArticle before a WebPage), the names
+    of the organisations and web sites the scripts name, and the named nodes by @id (an
+    @graph names an article's author by reference: {"author": {"@id": "#/person/1"}})."""
     primary: dict[str, Any] | None = None
     fallback: dict[str, Any] | None = None
     names: list[str] = []
+    by_id: dict[str, dict[str, Any]] = {}
     walked = 0
     for script in tree.css('script[type="application/ld+json" i]')[:MAX_LD_SCRIPTS]:
         text = script.text(deep=True) or ""
@@ -303,6 +335,8 @@ def _json_ld(tree: LexborHTMLParser) -> dict[str, Any]:
                 primary = node
             elif types & ARTICLE_TYPES and fallback is None:
                 fallback = node
+            if isinstance(node_id := node.get("@id"), str) and "name" in node:
+                by_id.setdefault(node_id, node)
             if types & {"organization", "newsmediaorganization", "website"} and (
                     name := _ld_text(node.get("name"))):
                 names.append(name)
@@ -312,7 +346,7 @@ def _json_ld(tree: LexborHTMLParser) -> dict[str, Any]:
             for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
                 if isinstance(child := node.get(key), (dict, list)):
                     stack.append((child, depth + 1))
-    return {"article": primary or fallback, "site_names": names}
+    return {"article": primary or fallback, "site_names": names, "by_id": by_id}
 
 
 def _ld_text(value: Any) -> str | None:
@@ -325,9 +359,13 @@ def _ld_text(value: Any) -> str | None:
     return (clean_line(value[:MAX_FIELD]) or None) if isinstance(value, str) else None
 
 
-def _ld_people(value: Any) -> list[str]:
+def _ld_people(value: Any, by_id: dict[str, dict[str, Any]]) -> list[str]:
     out: list[str] = []
     for item in (value if isinstance(value, list) else [value])[:50]:
+        if isinstance(item, dict) and "name" not in item and isinstance(item.get("@id"), str):
+            item = by_id.get(item["@id"], item)
+        if isinstance(item, dict) and "organization" in str(item.get("@type")).lower():
+            continue  # the publisher or a desk named as author: not a person
         if isinstance(item, dict):
             item = item.get("name") or (
                 " ".join(p for p in (item.get("givenName"), item.get("familyName"))
@@ -662,10 +700,15 @@ def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
         add(value, "time")
     labelled, unlabelled = [], []
     for line in _near(lines, head):
-        if _UPDATED.search(line) and not _PUBLISHED_LABEL.search(line):
+        published = _PUBLISHED_LABEL.search(line)
+        if (_UPDATED.search(line) or _NOT_PUBLISHED.search(line)) and not published:
             continue
+        if not published and len(line) > DATELINE_CHARS:
+            # A date inside a sentence is a caption's, a teaser's, a quoted tweet's; a
+            # dateline opens its line ("Pressemitteilung vom 25. Januar 2022 | Berlin - ...").
+            line = line[:DATELINE_OPENS]
         if parsed := find_date(line, url_day):
-            (labelled if _PUBLISHED_LABEL.search(line) else unlabelled).append(parsed)
+            (labelled if published else unlabelled).append(parsed)
     out.extend((v, "visible") for v in labelled + unlabelled)
     # A <time> that says nothing of what it dates may be a sidebar's or a comment's: the
     # date printed by the headline is better evidence.
@@ -683,22 +726,36 @@ def _date_candidates(tree: LexborHTMLParser, metas: dict[str, str],
 
 # ---- authors ------------------------------------------------------------------------------
 
-def _author_candidates(tree: LexborHTMLParser, article: dict[str, Any] | None,
-                       metas: dict[str, str], lines: list[str], head: int
-                       ) -> list[tuple[str, str]]:
+def _author_candidates(tree: LexborHTMLParser, ld: dict[str, Any], metas: dict[str, str],
+                       lines: list[str], head: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    if article:
-        names = _ld_people(article.get("author")) or _ld_people(article.get("creator"))
+    if article := ld["article"]:
+        names = (_ld_people(article.get("author"), ld["by_id"])
+                 or _ld_people(article.get("creator"), ld["by_id"]))
         if names:
             out.append((";".join(names), "json-ld"))
     if marked := _marked_author(tree):
         out.append((marked, "markup"))
-    for line in _near(lines, head):
+    near = _near(lines, head)
+    for i, line in enumerate(near):
         if len(line) > 120:
             continue
-        m = _BYLINE.match(line) or _BYLINE_ZH.search(line)
-        if m:
+        if m := _BYLINE.match(line) or _BYLINE_ZH.search(line):
             out.append((_BYLINE_END.sub("", m.group(1)), "byline"))
+        elif _AUTHOR_LABEL.match(line) and i + 1 < len(near):
+            out.append((_BYLINE_END.sub("", near[i + 1]), "byline"))  # "Autor" over the name
+        elif find_date(line):
+            # A dateline that names the author: "06.11.2023 13:30 von Olga",
+            # "11.12.2019 - Amelie Loevenich", "04.02.2022 | 13:10 Uhr | Uta Helkenberg".
+            if m := _BYLINE_IN.search(line):
+                out.append((_BYLINE_END.sub("", m.group(1)), "byline"))
+            elif len(parts := _DATELINE_PARTS.split(line)) > 1 and clean_authors(parts[-1]):
+                out.append((parts[-1], "byline"))
+    # Chinese stories credit their reporters at the end: "（记者宋晨、田中全）".
+    for line in reversed(lines[head:]):
+        if m := _END_CREDIT_ZH.search(line):
+            out.append((m.group(1), "credit"))
+            break
     # Last: CMSs fill meta author with the account that posted, the site or the desk.
     for name, route in AUTHOR_METAS:
         if value := metas.get(name):
@@ -713,7 +770,7 @@ def _marked_author(tree: LexborHTMLParser) -> str | None:
             if node.tag in _NOT_BYLINE_TAGS or _in_furniture(node):
                 continue
             text = clean_line(node.text(separator=" "))
-            if not text or len(text) > 100:
+            if not text or len(text) > 100 or _CREDIT_LINE.match(text):
                 continue
             m = _BYLINE_IN.search(text)
             name = _BYLINE_END.sub("", m.group(1) if m else text)
@@ -728,12 +785,23 @@ def _in_furniture(node: Any) -> bool:
         if node is None or node.tag in ("article", "main", "body"):
             return False
         attrs = node.attributes
-        if any(_NOT_BYLINE.match(w) for w in (attrs.get("class") or "").split()):
+        classes = (attrs.get("class") or "").split()
+        if any(_NOT_BYLINE.match(w) for w in classes):
             return True
         if _NOT_BYLINE_ID.match(attrs.get("id") or ""):
             return True
+        if any(_STORY_BOX.match(w) for w in classes):
+            return False  # the story's own box (Blogger's sits in a "widget")
         node = node.parent
     return False
+
+
+def _name_shaped(name: str) -> bool:
+    """A handle (one word), or words that each start with a capital, bar the particles of
+    names (von, de, van...): "Barzahler-Rabatt profitieren" is not a name."""
+    tokens = name.split()
+    return len(tokens) == 1 or (len(tokens) <= 5 and all(
+        not t[0].islower() or t in _PARTICLES for t in tokens))
 
 
 def clean_authors(raw: str) -> list[str]:
@@ -742,11 +810,13 @@ def clean_authors(raw: str) -> list[str]:
     out: list[str] = []
     for part in _AUTHOR_SPLIT.split(clean_line(raw[:MAX_FIELD]))[:20]:
         name = re.sub(r"\s?[(（][^()（）]{0,40}[)）]?$", "", part.strip())  # "Jane Doe (Reuters)"
-        name = _AUTHOR_PREFIX.sub("", name).strip(" .。:：|·-–—()（）[]【】\"'")
+        name = _AUTHOR_PREFIX.sub("", name).strip(" 。:：|·-–—()（）[]【】\"'")
+        name = name if _INITIAL_END.search(name) else name.rstrip(". ")  # "Muñoz C." keeps it
         name = _HONORIFIC.sub("", name)
         if _DESK.match(name):  # "NDR", "LN": a broadcaster's or a paper's initials
             continue
-        if (not name or "@" in name or _URLISH.search(name) or not _LETTER.search(name)
+        if (not name or "@" in name or "\ufffd" in name or _URLISH.search(name)
+                or not _LETTER.search(name)
                 or _NOT_PERSON.search(name)):
             continue
         # A handle may hold a digit or two ("r23", "Marianne1"); a date or a phone may not.
