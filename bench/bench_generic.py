@@ -10,8 +10,10 @@
   running an extractor; where ipnews, trafilatura and the label disagreed on a day, a third
   reader decided the first-publication day blind to which reader said what (the notes say
   "ADJUDICATED"). The 8 pages of ../shared/real-pages (Chinese government and state media,
-  SHINE) are labelled the same way. Right day and exactly right authors are counted for
-  ipnews's read_metadata and for trafilatura's metadata (htmldate and friends).
+  SHINE) are labelled the same way (the two that are also in the evaluation set count
+  once). Right day (Chinese pages apart: Han characters in the <title>, no kana) and
+  exactly right authors are counted for ipnews's read_metadata and for trafilatura's
+  metadata (htmldate and friends).
 - Time: ms per page of decode + generic_extract against trafilatura.extract with metadata
   on the same bytes, taking turns page by page.
 
@@ -35,6 +37,7 @@ EVAL = ROOT.parent / "shared" / "eval" / "trafilatura-evaldata.tar.gz"
 REAL_PAGES = ROOT.parent / "shared" / "real-pages"
 LABELS = BENCH / "labels"
 CJK = re.compile("[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
+HAN, KANA = re.compile("[\u3400-\u9fff]"), re.compile("[\u3040-\u30ff]")
 DATE_TARGET, AUTHOR_TARGET = 0.95, 0.80
 
 
@@ -159,6 +162,15 @@ def _trafilatura_metadata(page: Page) -> tuple[str | None, list[str]]:
     return (date or "")[:10] or None, [a for a in author.split("; ") if a.strip()]
 
 
+def _chinese(page: Page) -> bool:
+    """A page in Chinese: Han characters in its <title>, and no kana (Japanese)."""
+    from ipnews.decoding import decode_html
+    from ipnews.extraction import parse_html, text_of
+
+    title = text_of(parse_html(decode_html(page.raw, None).text), "title") or ""
+    return len(HAN.findall(title)) >= 4 and not KANA.search(title)
+
+
 def _fold(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
@@ -170,7 +182,7 @@ def score_metadata(pages: list[Page], read) -> dict[str, tuple[int, int]]:
         label = page.label
         day, authors = read(page)
         if label["date"]:
-            key = "date_zh" if page.cjk else "date"
+            key = "date_zh" if _chinese(page) else "date"
             counts[key][1] += 1
             counts[key][0] += day == label["date"]
         else:
@@ -215,7 +227,10 @@ def run(log=print, verbose: bool = False) -> list[Row]:
         t1 = time.perf_counter()
         _trafilatura(page, False, metadata=True)
         t_ours, t_meta = t_ours + t1 - t0, t_meta + time.perf_counter() - t1
-    labelled = [p for p in pages if p.label] + load_real_pages()
+    labelled = [p for p in pages if p.label]
+    # Two of the real pages are also in the evaluation set: counted once.
+    seen = {p.raw for p in labelled}
+    labelled += [p for p in load_real_pages() if p.raw not in seen]
     log(f"generic: metadata on {len(labelled)} hand-labelled pages ...")
     ours = score_metadata(labelled, _ipnews_metadata)
     theirs = score_metadata(labelled, _trafilatura_metadata)
@@ -238,9 +253,9 @@ def run(log=print, verbose: bool = False) -> list[Row]:
                     verdict(zp[2] >= zh["trafilatura"].prf()[2]),
                     f"trafilatura default {zh['trafilatura'].prf()[2]:.3f}, fast "
                     f"{zh['trafilatura fast'].prf()[2]:.3f}"))
-    for key, what, target in (("date", "publication day right, non-CJK pages", DATE_TARGET),
-                              ("date_zh", "publication day right, Chinese and Japanese pages",
+    for key, what, target in (("date", "publication day right, pages not in Chinese",
                                DATE_TARGET),
+                              ("date_zh", "publication day right, Chinese pages", DATE_TARGET),
                               ("authors", "authors exactly right", AUTHOR_TARGET)):
         (right, total), (t_right, _) = ours[key], theirs[key]
         rows.append(Row("generic", f"{what} (hand-labelled pages that state them)",
