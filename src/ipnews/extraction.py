@@ -197,14 +197,15 @@ def html_language(tree: LexborHTMLParser) -> str | None:
     return clean_line(lang).split("-")[0].lower() or None
 
 
-def trafilatura_paragraphs(html: str, url: str | None = None, cleaned: bool = False
-                           ) -> list[str]:
-    """The main text as trafilatura sees it, one paragraph per item. Always given a str that
-    we decoded and cleaned: given bytes it would decompress them without any size limit."""
+def trafilatura_paragraphs(html: str, url: str | None = None, cleaned: bool = False,
+                           recall: bool = False) -> list[str]:
+    """The main text as trafilatura sees it, one paragraph per item (recall=True: its
+    favor_recall mode). Always given a str that we decoded and cleaned: given bytes it
+    would decompress them without any size limit."""
     import trafilatura
 
     text = trafilatura.extract(html if cleaned else strip_control_chars(html), url=url,
-                               fast=False,
+                               fast=False, favor_recall=recall,
                                include_comments=False, include_tables=True,
                                include_images=False, deduplicate=False)
     return [p for p in (text or "").split("\n") if p.strip()]
@@ -224,6 +225,11 @@ def generic_extract(html: str, url: str) -> Article:
     metas = meta_tags(tree)
     paragraphs = [p for p in trafilatura_paragraphs(html, url, cleaned=True)
                   if not BOILERPLATE.match(p)]
+    if too_little_text("\n\n".join(paragraphs), GENERIC_MIN_LATIN, GENERIC_MIN_CJK):
+        # Default mode found next to nothing (a layout it misreads): before the page is
+        # refused, trafilatura's recall mode has a look. Thin pages only: it costs a pass.
+        paragraphs = [p for p in trafilatura_paragraphs(html, url, cleaned=True, recall=True)
+                      if not BOILERPLATE.match(p)]
     link_texts = {t for a in tree.css("a") if len(t := clean_line(a.text())) >= 12}
     linked = sum(len(p) for p in paragraphs if p in link_texts)
     total = sum(len(p) for p in paragraphs)
@@ -314,6 +320,14 @@ _NOT_FOUND = re.compile(
     r"页面不存在|找不到页面|请开启javascript|請開啟javascript|登录)\b", re.I)
 
 
+def too_little_text(body: str, min_latin: int, min_cjk: int) -> bool:
+    """Shorter than the shortest article: min_latin Latin characters or min_cjk Chinese
+    ones, a bilingual brief judged by both halves together (a Chinese character says
+    about as much as two or three Latin ones)."""
+    cjk = len(CJK.findall(body))
+    return (len(body) - cjk) / min_latin + cjk / min_cjk < 1
+
+
 def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80,
                   links: set[str] | None = None) -> None:
     """Refuse what is not an article: login walls, JS shells, soft 404s, listing pages.
@@ -328,10 +342,7 @@ def check_quality(article: Article, min_latin: int = 200, min_cjk: int = 80,
     if _NOT_FOUND.search(article.title) and len(body) < 600:
         raise ExtractError(f"looks like an error or login page: {article.title[:60]!r}",
                            kind="no_article")
-    cjk = len(CJK.findall(body))
-    # A Chinese character says about as much as two or three Latin ones: a bilingual
-    # brief is judged by both halves together.
-    if (len(body) - cjk) / min_latin + cjk / min_cjk < 1:
+    if too_little_text(body, min_latin, min_cjk):
         raise ExtractError(f"too little text for an article ({len(body)} characters)",
                            kind="no_article")
     paragraphs = body.split("\n\n")
