@@ -47,7 +47,8 @@ def test_schema_is_recorded_and_migrations_are_idempotent(tmp_path):
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT version, name FROM migrations").fetchall() == [
-        (1, "initial schema"), (2, "url_status.checked_with"), (3, "documents, runs.health")]
+        (1, "initial schema"), (2, "url_status.checked_with"), (3, "documents, runs.health"),
+        (4, "articles.attachments")]
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"articles", "articles_fts", "article_urls", "versions", "captures", "runs",
             "fetch_log", "url_status", "migrations"} <= tables
@@ -237,3 +238,37 @@ def test_F6_disk_full_keeps_earlier_articles(tmp_path):
     assert archive.conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
     assert integrity_problems(archive.conn, archive.path) == []
     archive.close()
+
+
+def test_a_v3_archive_gains_attachments_and_keeps_its_stories_unedited(tmp_path, monkeypatch):
+    """Issue 10's migration on an archive written before it: every story gets an empty
+    attachment list, and the same text fetched again is unchanged, not a new version (an
+    article without attachments hashes as it did)."""
+    from ipnews import store
+
+    db = tmp_path / "old.db"
+    with monkeypatch.context() as m:
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])
+        m.setattr(store, "SCHEMA_VERSION", 3)
+        Archive.open(db).close()
+    story = article()
+    conn = sqlite3.connect(db)  # a story as ipnews 0.1 at schema v3 stored it
+    with conn:
+        conn.execute("INSERT INTO articles (source, url, title, body, body_hash, content_hash, "
+                     "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (story.source, story.url, story.title, story.body, story.body_hash,
+                      story.content_hash, "2024-11-11T12:00:00+00:00",
+                      "2024-11-11T12:00:00+00:00"))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    conn.close()
+    archive = Archive.open(db)
+    assert archive.save(article()).outcome == "unchanged"
+    with_file = article()
+    with_file.attachments = [{"title": "公告.pdf", "url": "https://www.cnipa.gov.cn/a.pdf"}]
+    assert archive.save(with_file).outcome == "updated"  # a file added is an edit
+    archive.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT attachments FROM articles").fetchall() == [
+        ('[{"title": "公告.pdf", "url": "https://www.cnipa.gov.cn/a.pdf"}]',)]
+    assert conn.execute("SELECT attachments FROM versions").fetchall() == [("[]",)]
+    assert integrity_problems(conn, db) == []

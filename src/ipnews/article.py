@@ -92,17 +92,22 @@ def parse_date(value: str | None, formats: tuple[str, ...] = (),
     if not text:
         return None
     parsed: datetime | None = None
+    day_only = False
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        day_only = len(text) == 10
     except ValueError:
         for fmt in formats:
             try:
                 parsed = datetime.strptime(text, fmt)
+                day_only = "%H" not in fmt and "%I" not in fmt
                 break
             except ValueError:
                 continue
     if parsed is None:
         return None
+    if day_only:  # a day is not its midnight: "2023-11-17" stays a day
+        return parsed.date().isoformat()
     if parsed.tzinfo is None and timezone_name != "Asia/Shanghai":
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -131,6 +136,12 @@ class Article:
     language: str | None = None
     extraction: str = "selectors"
     flags: list[str] = field(default_factory=list)
+    # Files the story links to (a CNIPA announcement's PDFs): {"title", "url"}, kept as
+    # links, never as body text.
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    # Further pages of the same story (China Daily's ..._2.html), in order: the fetch reads
+    # them and appends their text before the story is judged or stored. Not stored itself.
+    more_pages: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.title = clean_line(self.title)
@@ -142,6 +153,12 @@ class Article:
         self.language = clean_line(self.language) or None
         self.authors = _distinct(self.authors)
         self.tags = _distinct(self.tags)
+        files: dict[str, dict[str, str]] = {}
+        for a in self.attachments:
+            if a.get("url") and a["url"] not in files:
+                files[a["url"]] = {"title": clean_line(a.get("title")) or a["url"],
+                                   "url": a["url"]}
+        self.attachments = list(files.values())
 
     @property
     def body_hash(self) -> str:
@@ -150,8 +167,10 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        """Identity of this version: a change of title, standfirst or body is an edit."""
-        return fingerprint("\n".join((self.title, self.summary or "", self.body)))
+        """Identity of this version: a change of title, standfirst, body or attached files
+        is an edit. (An article without attachments hashes as it did before they existed.)"""
+        files = "".join(f"\n{a['url']}" for a in self.attachments)
+        return fingerprint("\n".join((self.title, self.summary or "", self.body)) + files)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -31,7 +31,7 @@ from ipnews.article import CJK, Article, clean_line, utcnow
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
@@ -289,10 +289,18 @@ def _migration_3(db: Any) -> None:
         db["runs"].add_column(column, str)
 
 
+def _migration_4(db: Any) -> None:
+    """articles.attachments: the files a story links to (a CNIPA announcement's PDFs), a
+    JSON list of {"title", "url"}, kept as links rather than as body text."""
+    db["articles"].add_column("attachments", str, not_null_default="[]")
+    db["versions"].add_column("attachments", str, not_null_default="[]")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
     (3, "documents, runs.health", _migration_3),
+    (4, "articles.attachments", _migration_4),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -606,8 +614,9 @@ class Archive:
 
     def save(self, article: Article, capture: Capture | None = None,
              run_id: int | None = None, aliases: tuple[str, ...] = (),
-             listing_title: str | None = None) -> Saved:
-        """Store one article in one transaction and say what it was for the archive."""
+             listing_title: str | None = None, more: list[Capture] | None = None) -> Saved:
+        """Store one article in one transaction and say what it was for the archive. `more`
+        are the captures of the story's further pages, kept beside its own for reextract."""
         now = utcnow()
         row_fields = {
             "source": article.source, "url": article.url, "title": article.title,
@@ -619,6 +628,7 @@ class Archive:
             "body": article.body, "body_hash": article.body_hash,
             "content_hash": article.content_hash, "extraction": article.extraction,
             "flags": json.dumps(article.flags),
+            "attachments": json.dumps(article.attachments, ensure_ascii=False),
         }
         with self.transaction():
             linked = self.conn.execute(
@@ -642,6 +652,8 @@ class Archive:
                     result = Saved("unchanged", article_id, version)
                 else:
                     capture_id = self._insert_capture(capture, run_id)
+                    for page in more or ():
+                        self._insert_capture(page, run_id)
                     self._keep_old_version(article_id)
                     self.step()
                     version += 1
@@ -665,6 +677,8 @@ class Archive:
                     result = Saved("duplicate", twin[0], twin[1])
                 else:
                     capture_id = self._insert_capture(capture, run_id)
+                    for page in more or ():
+                        self._insert_capture(page, run_id)
                     self.step()
                     article_id = self.db["articles"].insert({
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
@@ -706,12 +720,28 @@ class Archive:
                                       headers=json.loads(row[10] or "{}"), fetched_at=row[11],
                                       sha256=row[12], body=body, encoding=row[14])
 
+    def latest_capture(self, url: str) -> Capture | None:
+        """The newest intact raw capture of a URL (a story's further page), or None."""
+        row = self.conn.execute(
+            "SELECT url, final_url, status, headers, fetched_at, sha256, body, encoding "
+            "FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)).fetchone()
+        if row is None:
+            return None
+        try:
+            body = zlib.decompress(row[6])
+        except (zlib.error, TypeError):
+            return None
+        return Capture(url=row[0], final_url=row[1], status=row[2],
+                       headers=json.loads(row[3] or "{}"), fetched_at=row[4], sha256=row[5],
+                       body=body, encoding=row[7])
+
     def _keep_old_version(self, article_id: int) -> None:
         """Copy the text about to be replaced into versions. Only superseded texts live
         there (the current one is the article row): an unedited story costs no copy."""
         self.conn.execute(
-            "INSERT INTO versions (article_id, version, title, summary, body, content_hash, "
-            "captured_at, capture_id) SELECT id, version, title, summary, body, content_hash, "
+            "INSERT INTO versions (article_id, version, title, summary, body, attachments, "
+            "content_hash, captured_at, capture_id) SELECT id, version, title, summary, body, "
+            "attachments, content_hash, "
             "coalesce(updated_at, first_seen), capture_id FROM articles WHERE id = ?",
             (article_id,))
 
@@ -730,11 +760,12 @@ _QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
                   "editor", "section", "summary", "tags", "language", "body", "extraction",
-                  "flags", "version", "first_seen", "last_seen", "updated_at", "content_hash")
+                  "flags", "attachments", "version", "first_seen", "last_seen", "updated_at",
+                  "content_hash")
 RUN_FIELDS = ("id", "source", "started_at", "duration_s", "status", "listing_pages", "requests",
               "new", "updated", "unchanged", "duplicate", "skipped", "failed", "stopped",
               "errors", "health", "health_note", "metrics")
-JSON_FIELDS = ("authors", "tags", "flags", "errors", "metrics")
+JSON_FIELDS = ("authors", "tags", "flags", "attachments", "errors", "metrics")
 
 
 @dataclass(frozen=True)
@@ -1117,7 +1148,8 @@ def integrity_problems(conn: sqlite3.Connection, path: Path,
 
 TEXT_COLUMNS = {
     "articles": ("source", "url", "title", "published_at", "authors", "wire_source", "editor",
-                 "section", "summary", "tags", "language", "body", "extraction", "flags"),
+                 "section", "summary", "tags", "language", "body", "extraction", "flags",
+                 "attachments"),
     "versions": ("title", "summary", "body"),
     "article_urls": ("url", "listing_title"),
 }
