@@ -45,6 +45,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
+def others_off(*served: str) -> str:
+    """Config tables that turn off every built-in source but those a test's mirrors serve:
+    the others would ask the real sites (which the network guard refuses)."""
+    from ipnews.sources import source_names
+
+    return "".join(f"\n[sources.{n}]\nenabled = false\n" for n in source_names()
+                   if n not in served)
+
+
 @dataclass
 class Mirror:
     """Both sources served from a private copy of fixtures/ that a test may edit."""
@@ -60,7 +69,8 @@ class Mirror:
         lines += [f"{k} = {json.dumps(v)}" for k, v in fetch.items()]
         lines += ["", "[sources.ctplo]", f'base_url = "{self.ctplo.url}"',
                   "", "[sources.shine]", f'base_url = "{self.shine.url}"']
-        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.config.write_text("\n".join(lines) + "\n" + others_off("ctplo", "shine"),
+                               encoding="utf-8")
         return self.config
 
 
@@ -134,7 +144,8 @@ def _fetched_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shine = SiteServer(FIXTURES / "shine" / "site", content_type="text/html")
     config = base / "config.toml"
     config.write_text(f'[fetch]\ndelay = 0\n\n[sources.ctplo]\nbase_url = "{ctplo.url}"\n\n'
-                      f'[sources.shine]\nbase_url = "{shine.url}"\n', encoding="utf-8")
+                      f'[sources.shine]\nbase_url = "{shine.url}"\n' + others_off("ctplo", "shine"),
+                      encoding="utf-8")
     db = base / "archive.db"
     try:
         main(["fetch", "-q", "--db", str(db), "--config", str(config)])

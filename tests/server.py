@@ -59,14 +59,16 @@ class SiteServer:
                 if site.status is not None:
                     self._send(site.status, b"<html><body>error</body></html>")
                     return
-                file = site.resolve(path)
+                file = site.resolve(path, urlsplit(self.path).query)
                 if file is None:
                     self._send(404, b"<html><body><h1>Not Found</h1></body></html>")
                     return
                 # Feeds and sitemaps go out as XML, as sites serve them.
-                ctype = {".xml": "application/xml", ".gz": "application/x-gzip"}.get(
-                    file.suffix, site.content_type)
                 body = file.read_bytes()
+                ctype = {".xml": "application/xml", ".gz": "application/x-gzip",
+                         ".json": "application/json"}.get(file.suffix, site.content_type)
+                if "?" in file.name and body.lstrip().startswith(b"<?xml"):
+                    ctype = "text/xml; charset=utf-8"  # a CMS's data proxy answers XML
                 headers = {}
                 if site.etags:  # validators, and a 304 when the client's still match
                     import hashlib
@@ -99,7 +101,21 @@ class SiteServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.httpd.server_address[1]}"
 
-    def resolve(self, path: str) -> Path | None:
+    def resolve(self, path: str, query: str = "") -> Path | None:
+        """The file for a path; with a query, the file named "<name>?<query>" (a "/" in
+        the query written %2F), whatever the order of the query's parameters."""
+        if query:
+            from urllib.parse import parse_qsl
+
+            wanted = sorted(parse_qsl(query, keep_blank_values=True))
+            name = unquote(path.rsplit("/", 1)[-1])
+            parent = (self.root / unquote(path).lstrip("/")).parent.resolve()
+            if self.root.resolve() not in (parent, *parent.parents):
+                return None
+            for candidate in sorted(parent.glob(name.replace("[", "[[]") + "?*")):
+                file_query = candidate.name[len(name) + 1:].replace("%2F", "/")
+                if sorted(parse_qsl(file_query, keep_blank_values=True)) == wanted:
+                    return candidate
         rel = unquote(path).lstrip("/")
         candidate = (self.root / rel).resolve()
         if self.root.resolve() not in (candidate, *candidate.parents):

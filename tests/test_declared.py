@@ -66,7 +66,7 @@ def test_a_feed_source_declared_in_the_config_is_fetched_end_to_end(blog, ipnews
      "sources.x.article_pattern is not a regular expression"),
     ('feed = "https://a.example/feed"\nip_only = "yes"', "sources.x.ip_only must be true"),
     ('feed = "https://a.example/feed"\ndelay = -1', "sources.x.delay must be a number"),
-    ('language = "en"', "unknown source [sources.x]: the built-in ones are ctplo, shine"),
+    ('language = "en"', "unknown source [sources.x]: the built-in ones are chinadaily, chinaiplaw"),
 ])
 def test_a_mistake_in_a_declared_source_is_one_usage_error_naming_the_key(
         tmp_path, ipnews, table, message):

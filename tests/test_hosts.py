@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, rows
+from conftest import FIXTURES, others_off, rows
 from server import SiteServer
 from test_process import assert_sound
 
@@ -36,7 +36,7 @@ base_url = "{ctplo.url}"
 
 [sources.shine]
 base_url = "{shine.url}"
-""", "utf-8")
+""" + others_off("ctplo", "shine"), "utf-8")
     yield ctplo, shine, config, tmp_path / "a.db"
     ctplo.close()
     shine.close()

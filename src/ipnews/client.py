@@ -62,7 +62,13 @@ _PAGE_FAULTS = frozenset({"not_found", "gone", "not_html", "too_large", "bad_enc
                           "offsite_redirect", "bad_redirect", "redirect_loop"})
 # The 4xx answers that are about us rather than the page: a host that forbids us (a WAF
 # answers 403 to every page), times us out or rate-limits us.
-_HOST_STATUSES = frozenset({403, 408, 429})
+_HOST_STATUSES = frozenset({403, 408, 412, 429, 521})
+# What government sites' firewalls mean by the answers they give some clients instead of
+# the page (seen in others' issue trackers): not the page's fault, and not for good.
+_REFUSALS = {
+    412: "refused by the site's firewall, which turns away some clients; tried again next run",
+    521: "the site's anti-bot wall answered instead of the page; tried again next run",
+}
 # A server that timed out or spoke garbage once is unlikely to do better at once: one retry.
 _ONE_RETRY = frozenset({"protocol_error", "timeout"})
 _LOCATION = "x-ipnews-location"  # where _hide_location puts a response's Location
@@ -742,7 +748,9 @@ class Client:
                 raise TransientError(f"HTTP {status}", f"http_{status}", url=url,
                                      status=status, retry_after=retry_after)
             kind = {404: "not_found", 410: "gone", 403: "forbidden"}.get(status, f"http_{status}")
-            raise PermanentError(f"HTTP {status}", kind, url=url, status=status)
+            reason = _REFUSALS.get(status)
+            raise PermanentError(f"HTTP {status}" + (f" ({reason})" if reason else ""), kind,
+                                 url=url, status=status)
         return response, watchdog
 
     def _cut_short(self, deadline: _Deadline, when: str, url: str) -> FetchError | None:

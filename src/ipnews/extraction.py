@@ -101,7 +101,7 @@ def nested_deeper_than(html: str, limit: int) -> bool:
     return False
 
 
-_HIDDEN_SELECTOR = ('[hidden], [aria-hidden="true"], [style*="display:none" i], '
+HIDDEN_SELECTOR = ('[hidden], [aria-hidden="true"], [style*="display:none" i], '
                     '[style*="display: none" i], [style*="visibility:hidden" i], '
                     '[style*="visibility: hidden" i]')
 
@@ -117,7 +117,7 @@ def blocks(root: LexborNode | None, skip: str | None = None) -> list[Block]:
         return []
     # Found once by lexbor's selector engine rather than by reading every element's
     # attributes in Python: the walk below is the hot loop of every extraction.
-    excluded = {n.mem_id for n in root.css(_HIDDEN_SELECTOR)}
+    excluded = {n.mem_id for n in root.css(HIDDEN_SELECTOR)}
     if skip:
         excluded.update(n.mem_id for n in root.css(skip))
     out: list[Block] = []
@@ -271,7 +271,10 @@ BOILERPLATE = re.compile(
     r"post|next post|related (posts|articles|stories)|follow us|read more$|advertisement$|"
     r"copyright\b|©|\(c\) \d{4}|all rights reserved|沪ICP|京ICP|ICP备|沪公网安备|京公网安备|"
     r"互联网新闻信息服务许可证|have a question about|get a free consultation|special reports$|"
-    r"explore shine$|about us\b|source:|editor:)", re.I)
+    r"explore shine$|about us\b|source:|editor:|"
+    # Chinese sites' furniture: the previous/next links, print and close, the info line.
+    r"(?:上一篇|下一篇|上一条|下一条)\s?[:：]|【?(?:打印本页|关闭窗口|打印|关闭|收藏)】?$|"
+    r"(?:发布时间|发布日期)\s?[:：]|分享到|【?字号\s?[:：])", re.I)
 
 
 # A heading that opens the page's furniture after the story (related stories, comments,
@@ -301,6 +304,75 @@ def _drop_tail(paragraphs: list[str]) -> list[str]:
             paragraphs = paragraphs[:i]
             break
     return [p for p in paragraphs if not (len(p) < 200 and TEASER_LINE.match(p))]
+
+
+# A line that is only a credit: the wire or the editor, bracketed or not ("来源：中国知识产权报",
+# "（责任编辑：赵敏）", "(责编：牛镛、岳弘彬)", "Editor: Li Hua"). Metadata, not text.
+CREDIT_ONLY = re.compile(
+    r"^[（(【\[]?\s?(?:来源|稿源|责任编辑|责编|编辑|source|editors?)\s?[:：]\s?"
+    r"([^\n]{1,60}?)\s?[)）】\]]?$", re.I)
+_EDITOR_LABEL = re.compile(r"^[（(【\[]?\s?(?:责任编辑|责编|编辑|editor)", re.I)
+
+
+def split_credits(paragraphs: list[str]) -> tuple[list[str], str | None, str | None]:
+    """The body without the credit lines at its start or end, and the wire source and
+    editor they name. Only short whole lines near the edges: a sentence that mentions its
+    source is text."""
+    wire = editor = None
+    out = list(paragraphs)
+    for index in (*range(min(2, len(out))), *range(max(0, len(out) - 4), len(out))):
+        line = out[index]
+        if len(line) > 70 or not (m := CREDIT_ONLY.match(line)):
+            continue
+        if _EDITOR_LABEL.match(line):
+            editor = editor or m.group(1).strip()
+        else:
+            wire = wire or m.group(1).strip()
+        out[index] = ""
+    return [p for p in out if p], wire, editor
+
+
+# File links in a story: a CNIPA announcement's PDFs, a court's judgment, a form to fill.
+_FILE_PATH = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|rar|7z|wps|ofd|et|ceb|txt)$", re.I)
+_FILE_ENDPOINT = re.compile(
+    r"/(?:downfile|download|attachment|getfile)[a-z_]*\.(?:jsp|do|aspx?|php)$", re.I)
+ATTACHMENT_LABEL = re.compile(
+    r"^(?:附件|相关附件|附件下载|attachments?|downloads?)\s?[:：]?$", re.I)
+
+
+def attachments(roots: list[LexborNode], page_url: str) -> list[dict[str, str]]:
+    """Links to files under roots, as {"title", "url"} in page order."""
+    from urllib.parse import urljoin, urlsplit
+
+    found: list[dict[str, str]] = []
+    for root in roots:
+        for link in root.css("a[href]"):
+            href = (link.attributes.get("href") or "").strip()
+            if not href or href.startswith(("javascript:", "mailto:", "#")):
+                continue
+            try:
+                url = urljoin(page_url, href)
+                parts = urlsplit(url)
+            except ValueError:
+                continue
+            if parts.scheme not in ("http", "https"):
+                continue
+            if _FILE_PATH.search(parts.path) or _FILE_ENDPOINT.search(parts.path):
+                title = clean_line(link.text()) or clean_line(link.attributes.get("title"))
+                found.append({"title": title or url, "url": url})
+    return found
+
+
+def without_attachment_lines(paragraphs: list[str], files: list[dict[str, str]]) -> list[str]:
+    """The body without the lines that are only a file's link (or the "附件：" label)."""
+    if not files:
+        return paragraphs
+    titles = {f["title"] for f in files}
+    return [p for p in paragraphs if p not in titles and _ATTACHMENT_NUMBER.sub("", p) not in titles
+            and not ATTACHMENT_LABEL.match(p)]
+
+
+_ATTACHMENT_NUMBER = re.compile(r"^附件\s?\d{0,2}\s?[:：.、]?\s?")
 
 
 # The credit starts at a non-space: with (.{2,60}) the \s* before it would give back its

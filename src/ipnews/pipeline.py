@@ -20,6 +20,7 @@ from ipnews.decoding import DECODER_VERSION
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
 from ipnews.health import ALARMS, OK, Metrics, judge
+from ipnews.relevance import is_ip_related
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import PERMANENT, Archive, Capture
 from ipnews.worker import Extractor, InProcess, Job
@@ -29,6 +30,7 @@ log = logging.getLogger("ipnews")
 DEFAULT_MAX_PAGES = 10  # listing pages per section in a normal run; --full lifts it
 FULL_MAX_PAGES = 10_000
 MAX_SITEMAP_DEPTH = 3  # an index of indexes of sitemaps; deeper nesting is a trap
+MAX_STORY_PAGES = 10  # further pages of one story (China Daily splits the longest in 3-5)
 HOSTS_AT_ONCE = 8  # hosts read at the same time (fetch.hosts_at_once)
 REPLACEMENT_FLAG_THRESHOLD = 5
 # Kinds of failure that will not get better by asking again tomorrow: remember the URL.
@@ -295,7 +297,7 @@ class Fetcher:
                 page = self.client.get(
                     source.request_url(url), allowed_hosts=allowed, cutoff=self._budget_end,
                     headers=self.archive.document_headers(url) if cheap else None,
-                    accept=None if kind != "listing" else HTML_TYPES)
+                    accept=None if kind != "listing" else HTML_TYPES + source.listing_types)
                 report.listing_pages += 1
                 if page.status == 304:
                     report.stopped = report.stopped or "up to date"
@@ -333,8 +335,10 @@ class Fetcher:
                 report.errors.append(stale)
             fresh = self._process_listing(source, listing.items, report, run_id, allowed)
             self._pending -= {i.url for i in listing.items}
+            # A page that names further documents (Xinhua's hub names its JSON list) is
+            # not where the news ends, even when all it shows itself is known.
             if listing.items and not fresh and not self._pending and not opts.full \
-                    and not opts.refresh:
+                    and not opts.refresh and not listing.more:
                 report.stopped = report.stopped or "up to date"
                 return True
             if listing.next_url and listing.next_url not in seen and listing.items:
@@ -440,22 +444,28 @@ class Fetcher:
     def _finish(self, source: Source, item: ListingItem, page: Page, report: Report,
                 run_id: int) -> None:
         """Collect the extraction of page, filter it, and save it in one transaction."""
+        extra: list[Capture] = []
         try:
             extracted = self.extractor.collect(cutoff=self._budget_end)
-            article = extracted.article
+            article, ip_related = extracted.article, extracted.ip_related
+            if article.more_pages:
+                article, extra = self._more_pages(source, article)
+                if source.ip_only:
+                    ip_related = is_ip_related(article.title, article.summary or "",
+                                               " ".join(article.tags), article.body)
             _merge_listing(article, item)
             _count(report.metrics, article)
             if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:
                 article.flags.append(f"replacement_chars:{extracted.replacements}")
             check_quality(article)
-        except ExtractError as exc:
+        except (ExtractError, FetchError) as exc:
             if exc.kind == "time_budget":  # the budget ran out while the page was read
                 report.stopped = "time budget"
                 self._postpone(source, [item], run_id)
                 return
             self._fail(source, item.url, exc, report, run_id)
             return
-        if extracted.ip_related is False:
+        if ip_related is False:
             report.skipped += 1
             report.skipped_stories.append((item.url, article.title))
             log.info("%s: skipped (not about IP): %s %s", source.name, article.title, item.url)
@@ -466,7 +476,7 @@ class Fetcher:
                           headers=page.headers, fetched_at=page.fetched_at, sha256=page.sha256,
                           body=page.body, encoding=extracted.encoding, zbody=extracted.zbody)
         saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page),
-                                  listing_title=item.title)
+                                  listing_title=item.title, more=extra)
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome in ("new", "updated"):
             self.saved += 1
@@ -474,6 +484,41 @@ class Fetcher:
             self.archive.record(run_id, source.name, item.url, "duplicate",
                                 f"same text as article {saved.article_id}")
         log.debug("%s: %s %s", source.name, saved.outcome, item.url)
+
+    def _more_pages(self, source: Source, article: Article) -> tuple[Article, list[Capture]]:
+        """The story with the text of its further pages (China Daily's ..._2.html), and their
+        captures. A page that cannot be read fails the whole story, which the next run tries
+        again: never half a story stored."""
+        pages: list[Article] = []
+        captures: list[Capture] = []
+        for url in article.more_pages[:MAX_STORY_PAGES]:
+            if url == article.url:
+                continue
+            page = self.client.get(source.request_url(url), cutoff=self._budget_end,
+                                   allowed_hosts=self._allowed_hosts(source))
+            extracted = self.extractor.extract(Job(
+                source.name, source.base_url, source.settings, page.body, page.content_type, url,
+                keep_raw=self.archive.keep_raw))
+            pages.append(extracted.article)
+            captures.append(Capture(url=url, final_url=page.final_url, status=page.status,
+                                    headers=page.headers, fetched_at=page.fetched_at,
+                                    sha256=page.sha256, body=page.body,
+                                    encoding=extracted.encoding, zbody=extracted.zbody))
+        return source.join_pages(article, pages), captures
+
+
+def _stored_pages(archive: Archive, source: Source, worker: Extractor | InProcess,
+                  article: Article) -> Article:
+    """The story with its further pages, read from their stored captures (reextract)."""
+    pages = []
+    for url in article.more_pages[:MAX_STORY_PAGES]:
+        capture = archive.latest_capture(url)
+        if capture is None:
+            raise ExtractError(f"no intact raw capture of its page {url}", kind="no_capture")
+        pages.append(worker.extract(Job(source.name, source.base_url, source.settings,
+                                        capture.body, capture.headers.get("content-type"),
+                                        url)).article)
+    return source.join_pages(article, pages)
 
 
 def _kind(exc: Exception) -> str:
@@ -573,6 +618,8 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
         try:
             extracted = worker.extract(job)
             article = extracted.article
+            if article.more_pages:
+                article = _stored_pages(archive, source, worker, article)
             _merge_listing(article, ListingItem(url=stored["url"],
                                                 published_at=stored["published_at"],
                                                 authors=stored["authors"],

@@ -56,9 +56,15 @@ class Fields:
     section: tuple[str, ...] = ()
     summary: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # split on commas and semicolons
+    wire_source: tuple[str, ...] = ()  # a "Source:" / "来源：" credit; label cut off
+    editor: tuple[str, ...] = ()
     body: tuple[str, ...] = ()  # the first element found holds the text, one block a line
     boilerplate: str | None = None  # CSS of blocks inside the body that are not its text
+    attachments: tuple[str, ...] = ()  # CSS of boxes of file links besides the body
     not_article: str | None = None  # CSS that marks a page as no article (a listing)
+    # Fields the generic reader must not fill: where a site has none, its metas would give
+    # a wrong one (CNIPA's description is the first paragraph cut, not a standfirst).
+    no_generic: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,11 @@ class Source:
     cards: ClassVar[Cards] = Cards()
     fields: ClassVar[Fields] = Fields()
     timezone: ClassVar[str] = "Asia/Shanghai"  # of dates a page gives without an offset
+    # Listing pages lead on by the link whose text says "next" (下一页, Next, »), where
+    # no class marks it (cards.next, when set, wins).
+    next_by_text: ClassVar[bool] = False
+    # Media types a listing document may have besides HTML (a CMS's XML, a JSON list).
+    listing_types: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, base_url: str | None = None, **options: Any) -> None:
         unknown = set(options) - set(self.options)
@@ -169,36 +180,82 @@ class Source:
         # A card inside a card is part of it: read apart, every level of a nest would read
         # the same innermost headline again (900 levels over 1 MB of text took 18 s).
         nested = {n.mem_id for n in tree.css(f"{spec.card} {spec.card}")} if spec.card else set()
-        for card in tree.css(spec.card) if spec.card else [tree.body or tree.root]:
+        if spec.card is None:  # no card: every article link, with the date beside it
+            for item in self.cards_near_dates(tree, url):
+                items.setdefault(item.url, item)
+        for card in tree.css(spec.card) if spec.card else []:
             if card is None or card.mem_id in nested:
                 continue
-            links = (card.css(spec.link[0]) if spec.card is None else
-                     [next((n for sel in spec.link if (n := card.css_first(sel))), None)])
-            for link in links:
-                if link is None:
-                    continue
-                href = self.canonical(link.attributes.get("href") or "", url)
-                if not self.is_article_url(href) or href in items:
-                    continue
-                if spec.card is None:  # no card: the link's own text is its headline
-                    items[href] = ListingItem(url=href, title=_text(link))
-                    continue
-                items[href] = ListingItem(
-                    url=href, title=read(card, None, spec.title),
-                    published_at=self.parse_date(read(card, None, spec.published),
-                                                 spec.date_formats),
-                    section=read(card, None, spec.section),
-                    summary=read(card, None, spec.summary))
+            link = next((n for sel in spec.link if (n := card.css_first(sel))), None)
+            if link is None:
+                continue
+            href = self.canonical(link.attributes.get("href") or "", url)
+            if not self.is_article_url(href) or href in items:
+                continue
+            items[href] = ListingItem(
+                url=href, title=read(card, None, spec.title),
+                published_at=self.parse_date(read(card, None, spec.published),
+                                             spec.date_formats),
+                section=read(card, None, spec.section),
+                summary=read(card, None, spec.summary))
         return ListingPage(list(items.values()), self.next_listing(tree, html, url, len(items)))
+
+    def cards_near_dates(self, tree: LexborHTMLParser | LexborNode, url: str
+                         ) -> list[ListingItem]:
+        """Every visible article link of a page, with the date its list item shows: the
+        listing of a site whose cards have no class to rely on (government sites)."""
+        from ipnews.article import clean_line
+        from ipnews.extraction import HIDDEN_SELECTOR
+
+        hidden = {n.mem_id for n in tree.css(HIDDEN_SELECTOR)}
+        items: dict[str, ListingItem] = {}
+        for link in tree.css("a[href]"):
+            href = self.canonical(link.attributes.get("href") or "", url)
+            # Known already, unless as a picture's link (no text): the headline's is better.
+            if (href in items and items[href].title) or not self.is_article_url(href):
+                continue
+            box, depth, in_hidden = link, 0, False
+            node = link
+            while node is not None and not in_hidden:
+                in_hidden = node.mem_id in hidden
+                node = node.parent
+            if in_hidden:
+                continue
+            while box.parent is not None and depth < 3 and box.tag not in _ITEM_TAGS:
+                box, depth = box.parent, depth + 1
+            text = clean_line(link.text(separator=" "))
+            full = clean_line(link.attributes.get("title"))
+            # A list cuts long headlines ("…"); the link's title attribute keeps them.
+            title = full if len(full) > len(text) else text
+            around = clean_line(box.text(separator=" ")) if box.tag in _ITEM_TAGS else ""
+            items[href] = ListingItem(url=href, title=title or None,
+                                      published_at=card_date(around[:300]))
+        dated = [i for i in items.values() if i.published_at]
+        # Where the list shows dates, a link without one is another box's (most read,
+        # related): its stories are listed where they belong, with their dates.
+        return dated if len(dated) >= 2 else list(items.values())
+
+    def next_link(self, tree: LexborHTMLParser, url: str) -> str | None:
+        """The next page: the link `cards.next` names, else the one whose text says
+        "next" (下一页, Next, »); never the page itself."""
+        from ipnews.article import clean_line
+
+        nodes = ([tree.css_first(self.cards.next)] if self.cards.next else
+                 [a for a in tree.css("a[href]") if _NEXT_TEXT.match(clean_line(a.text()))])
+        for node in nodes:
+            href = (node.attributes.get("href") or "").strip() if node is not None else ""
+            if href and not href.lower().startswith("javascript"):
+                target = self.canonical(href, url)
+                if target != url and looks_like_trap(target) is None:
+                    return target
+        return None
 
     def next_listing(self, tree: LexborHTMLParser, html: str, url: str, count: int
                      ) -> str | None:
-        """The next listing page: the link `cards.next` names, if any."""
-        if count == 0 or not self.cards.next:
-            return None
-        node = tree.css_first(self.cards.next)
-        href = node.attributes.get("href") if node is not None else None
-        return self.canonical(href, url) if href else None
+        """The next listing page, if the page had cards (see next_link)."""
+        if count and (self.cards.next or self.next_by_text):
+            return self.next_link(tree, url)
+        return None
 
     def parse_date(self, value: str | None, formats: tuple[str, ...] = ()) -> str | None:
         """A date as a page gives it, as ISO 8601 in Shanghai time (naive: self.timezone)."""
@@ -212,11 +269,14 @@ class Source:
         from ipnews.errors import ExtractError
         from ipnews.extraction import (
             BOILERPLATE,
+            attachments,
             blocks,
             html_language,
             meta_tags,
             parse_html,
+            split_credits,
             trafilatura_paragraphs,
+            without_attachment_lines,
         )
         from ipnews.metadata import read_metadata
 
@@ -235,31 +295,125 @@ class Source:
             return found[field]
 
         title = read(tree, metas, spec.title) or generic("title") or ""
-        published = self.parse_date(read(tree, metas, spec.published)) or generic("published")
-        authors = [a for place in spec.authors for a in read_all(tree, metas, place)]
+        published = self.parse_date(read(tree, metas, spec.published))
+        if published and far_from_url_date(published, url):
+            # China Daily has served a Buddhist-era year (2569) in its meta: the URL's date
+            # is the publisher's own record of the day.
+            published = None
+        published = published or generic("published")
+        authors = self.clean_authors(
+            [a for place in spec.authors for a in read_all(tree, metas, place)])
         tags = [t for t in re.split(r"[,，;；]", read(tree, metas, spec.tags) or "") if t.strip()]
-        body_node = next((n for place in spec.body if (n := tree.css_first(place)) is not None),
-                         None)
-        paragraphs = [b.text for b in blocks(body_node, skip=spec.boilerplate)]
+        body_node = self.body_node(tree, html)
+        boxes = [n for place in spec.attachments for n in tree.css(place)]
+        files = attachments([n for n in (body_node, *boxes) if n is not None], url)
+        paragraphs = without_attachment_lines(
+            [b.text for b in blocks(body_node, skip=spec.boilerplate)], files)
         extraction = "selectors"
         if not paragraphs:
             extraction = "trafilatura"
             paragraphs = [p for p in trafilatura_paragraphs(html, url)
                           if p != title and not BOILERPLATE.match(p)]
+        paragraphs, credited_wire, credited_editor = split_credits(paragraphs)
+        wire = _credit(read(tree, metas, spec.wire_source)) or credited_wire
+        editor = _credit(read(tree, metas, spec.editor)) or credited_editor
+
+        def fallback(field: str, value: Any, empty: Any = None) -> Any:
+            if value or field in spec.no_generic:
+                return value or empty
+            return generic(field) or empty
+
         article = Article(
             source=self.name, url=url, title=title, body="\n\n".join(paragraphs),
-            published_at=published, authors=authors or generic("authors"),
-            section=read(tree, metas, spec.section) or generic("section"),
-            summary=read(tree, metas, spec.summary) if spec.summary else generic("summary"),
-            tags=tags or ([] if spec.tags else generic("tags")),
+            published_at=published, authors=fallback("authors", authors, []),
+            wire_source=fallback("wire_source", wire), editor=fallback("editor", editor),
+            section=fallback("section", read(tree, metas, spec.section)),
+            summary=(read(tree, metas, spec.summary) if spec.summary
+                     else fallback("summary", None)),
+            tags=tags or ([] if spec.tags else fallback("tags", [], [])),
             language=html_language(tree) or self.language, extraction=extraction,
+            attachments=files, more_pages=self.more_pages(tree, url),
         )
         return self.refine(article, tree)
+
+    def more_pages(self, tree: LexborHTMLParser, url: str) -> list[str]:
+        """Canonical URLs of the further pages of the story at url (a hook: China Daily
+        splits long stories over ..._2.html, _3.html)."""
+        return []
+
+    def join_pages(self, first: Article, rest: list[Article]) -> Article:
+        """One story from its pages: the first page's fields, every page's text and files."""
+        from ipnews.article import Article
+
+        files = [f for page in (first, *rest) for f in page.attachments]
+        body = "\n\n".join(page.body for page in (first, *rest) if page.body)
+        fields = {**first.to_dict(), "body": body, "attachments": files, "more_pages": []}
+        return Article(**fields)
+
+    def clean_authors(self, authors: list[str]) -> list[str]:
+        """The names the author places gave, as they gave them (a hook: CNIPA's author meta
+        may name an office)."""
+        return authors
+
+    def body_node(self, tree: LexborHTMLParser, html: str) -> LexborNode | None:
+        """The element holding the text: the first of `fields.body` found."""
+        return next((n for place in self.fields.body if (n := tree.css_first(place)) is not None),
+                    None)
 
     def refine(self, article: Article, tree: LexborHTMLParser) -> Article:
         """A hook for what a site's description cannot say (see SHINE); the parsed page is
         passed along so that it is not parsed twice."""
         return article
+
+_ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "p"})
+_NEXT_TEXT = re.compile(r"^(?:下一页|下页|后页|next|next page|older posts|older entries|›|»|>)$",
+                        re.I)
+_CARD_DATE = re.compile(r"(\d{4})\s?[-/.年]\s?(\d{1,2})\s?[-/.月]\s?(\d{1,2})日?"
+                        r"(?:\s?(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def card_date(text: str) -> str | None:
+    """The first date a list item shows: a bare day, or a Shanghai time with its time."""
+    from datetime import datetime
+
+    from ipnews.article import iso_stated
+
+    m = _CARD_DATE.search(text)
+    if m is None:
+        return None
+    y, mo, d, h, mi, sec = (int(g) if g else None for g in m.groups())
+    try:
+        if h is None:
+            return datetime(y, mo, d).date().isoformat()  # type: ignore[arg-type]
+        return iso_stated(datetime(y, mo, d, h, mi, sec or 0))  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def far_from_url_date(published: str, url: str, days: int = 3) -> bool:
+    """Whether a date is more than a few days from the one the URL's path holds."""
+    from datetime import date
+
+    from ipnews.metadata import url_date
+
+    day = url_date(url)
+    try:
+        return day is not None and abs((date.fromisoformat(published[:10]) - day).days) > days
+    except ValueError:
+        return True
+
+
+_CREDIT_LABEL = re.compile(
+    r"^[（(【\[]?\s?(?:来源|稿源|责任编辑|责编|编辑|source|editors?)\s?[:：]\s?", re.I)
+
+
+def _credit(value: str | None) -> str | None:
+    """A credit as a place gives it, without its label or brackets ("来源：新华社" ->
+    "新华社", "(责编：牛镛、岳弘彬)" -> "牛镛、岳弘彬")."""
+    if not value:
+        return None
+    return _CREDIT_LABEL.sub("", value).rstrip(")）】]").strip() or None
+
 
 def _text(node: LexborNode) -> str | None:
     from ipnews.article import clean_line

@@ -44,13 +44,17 @@ KEYS: dict[str, tuple[str, str]] = {
     "summary": ("places", "where the standfirst is"),
     "body": ("places", "CSS of the element holding the text"),
     "boilerplate": ("str", "CSS of blocks inside the body that are not its text"),
+    "cms": ("str", "the site's CMS, read by ipnews's adapter: jcms (CNIPA's, and many "
+                   "provincial offices')"),
+    "columns": ("list", "with cms = \"jcms\": the column numbers to read (/col/col<N>/)"),
 }
+CMS_ADAPTERS = ("jcms",)
 # Keys every source takes, handled by the CLI before a source is built.
 COMMON = frozenset({"enabled", "base_url", "delay"})
 
 
 def is_declaration(table: dict[str, Any]) -> bool:
-    return any(k in table for k in ("feed", "sitemap", "listing"))
+    return any(k in table for k in ("feed", "sitemap", "listing", "cms"))
 
 
 def declared_class(name: str, table: dict[str, Any]) -> type[Source]:
@@ -64,7 +68,9 @@ def declared_class(name: str, table: dict[str, Any]) -> type[Source]:
 
         raise UsageError(f"unknown source [sources.{name}]: the built-in ones are "
                          f"{', '.join(source_names())}; give it a feed, sitemap or listing "
-                         "URL to declare a new one")
+                         "URL (or a cms and its columns) to declare a new one")
+    if "cms" in values:
+        return _cms_class(name, values)
     urls = [*values.get("feed", ()), *values.get("sitemap", ()), *values.get("listing", ())]
     first = urlsplit(urls[0])
     home = values.get("home") or f"{first.scheme}://{first.netloc}"
@@ -98,6 +104,35 @@ def declared_class(name: str, table: dict[str, Any]) -> type[Source]:
         "__doc__": f"{name}: declared in the config file.",
     }
     return type(f"Declared_{name}", (Source,), attrs)
+
+
+def _cms_class(name: str, values: dict[str, Any]) -> type[Source]:
+    """A site of a CMS ipnews has an adapter for: its address and columns are enough."""
+    from ipnews.sources.jcms import JcmsSource
+
+    if values["cms"] not in CMS_ADAPTERS:
+        raise UsageError(f"sources.{name}.cms must be one of: {', '.join(CMS_ADAPTERS)}")
+    for key in ("home", "columns"):
+        if key not in values:
+            raise UsageError(f"[sources.{name}] with cms = \"jcms\" needs {key}")
+    columns = [c.removeprefix("col") for c in values["columns"]]
+    if not all(c.isdigit() and len(c) < 12 for c in columns):
+        raise UsageError(f"sources.{name}.columns must be column numbers, like [\"53\"]")
+    other = set(values) - {"cms", "columns", "home", "hosts", "title", "language", "ip_only",
+                           "timezone"}
+    if other:
+        raise UsageError(f"sources.{name}.{sorted(other)[0]} does not apply to a cms source")
+    home = values["home"].rstrip("/")
+    attrs: dict[str, Any] = {
+        "name": name, "title": values.get("title", name), "home": home,
+        "hosts": frozenset(values.get("hosts") or _host_forms(urlsplit(home).hostname or "")),
+        "language": values.get("language", "zh"), "ip_only": values.get("ip_only", False),
+        "timezone": values.get("timezone", "Asia/Shanghai"),
+        # The declaration travels with the settings to the extractor process.
+        "options": {"declaration": {}, "columns": columns},
+        "__doc__": f"{name}: a {values['cms']} site declared in the config file.",
+    }
+    return type(f"Declared_{name}", (JcmsSource,), attrs)
 
 
 def _host_forms(host: str) -> set[str]:
