@@ -61,7 +61,10 @@ def test_show_export_sources_runs(archive_db, ipnews):
 def test_sources_works_before_any_fetch(tmp_path, ipnews):
     result = ipnews("sources", "--json", "--db", str(tmp_path / "none.db"))
     assert result.code == 0
-    assert {r["name"] for r in json.loads(result.out)} == {"ctplo", "shine"}
+    from ipnews.sources import source_names
+
+    assert [r["name"] for r in json.loads(result.out)] == source_names()
+    assert len(source_names()) == 10
     assert not (tmp_path / "none.db").exists()
 
 

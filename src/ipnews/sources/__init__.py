@@ -9,7 +9,9 @@ from typing import Any
 from ipnews.errors import UsageError
 from ipnews.sources.base import Source
 
-_MODULES = ("ipnews.sources.ctplo", "ipnews.sources.shine")
+_MODULES = tuple(f"ipnews.sources.{m}" for m in (
+    "chinadaily", "chinaiplaw", "cnipa", "cnipa_en", "ctplo", "globaltimes", "ipcourt",
+    "people_ip", "shine", "xinhua"))
 _REGISTRY: dict[str, type[Source]] = {}
 
 
@@ -22,8 +24,9 @@ def register(cls: type[Source]) -> type[Source]:
 
 
 def source_names() -> list[str]:
-    """The names, without importing the parsers (a source's module is named after it)."""
-    return sorted(m.rsplit(".", 1)[1] for m in _MODULES)
+    """The names, without importing the parsers (a source's module is named after it,
+    with "_" for the name's "-": cnipa_en.py is cnipa-en)."""
+    return sorted(m.rsplit(".", 1)[1].replace("_", "-") for m in _MODULES)
 
 
 def registry() -> dict[str, type[Source]]:

@@ -1,7 +1,7 @@
 """Sources a user declares in the config file, without code:
 
-    [sources.chinaiplaw]
-    feed = "https://chinaiplawupdate.com/feed/"
+    [sources.chinalawtranslate]
+    feed = "https://www.chinalawtranslate.com/feed/"
     language = "en"
     body = "div.entry-content"
 
