@@ -150,14 +150,33 @@ def test_a_stale_feed_loses_to_a_recent_news_sitemap(serve):
     assert "/sitemap.xml" not in server.pages()
 
 
-def test_a_plain_listing_page_is_proposed_with_the_pattern_of_its_articles(serve):
+def test_a_column_of_cnipas_cms_is_proposed_as_the_cms_and_its_column(serve):
     from ipnews.sources.declared import declared_class
 
     server = serve("cmslisting")
     proposal = run_probe(server, "/col/col53/index.html")
+    assert proposal.table == {"cms": "jcms", "home": server.url, "columns": ["53"],
+                              "title": "江南省知识产权局", "language": "zh"}
+    assert [urlsplit(s["url"]).path for s in proposal.samples] == [
+        "/art/2026/11/24/art_53_10486.html", "/art/2026/11/20/art_53_10471.html",
+        "/art/2026/11/17/art_53_10455.html"]
+    assert all(s["error"] is None for s in proposal.samples)
+    source = declared_class("jiangnan", proposal.table)(declaration=proposal.table)
+    assert source.listing_urls() == [server.url + "/col/col53/index.html"]
+
+
+def test_a_plain_listing_page_is_proposed_with_the_pattern_of_its_articles(serve, tmp_path):
+    from ipnews.sources.declared import declared_class
+
+    server = serve("cmslisting")
+    # The same list where no CMS ipnews knows shows: a listing page and its URL pattern.
+    (tmp_path / "cmslisting" / "news").mkdir()
+    shutil.copy(tmp_path / "cmslisting/col/col53/index.html",
+                tmp_path / "cmslisting/news/index.html")
+    proposal = run_probe(server, "/news/index.html")
     table = proposal.table
     assert table == {"title": "江南省知识产权局",
-                     "listing": server.url + "/col/col53/index.html",
+                     "listing": server.url + "/news/index.html",
                      "article_pattern": r"/art/\d+/\d+/\d+/art_\d+_\d+\.html",
                      "language": "zh"}
     assert [urlsplit(s["url"]).path for s in proposal.samples] == [
@@ -206,8 +225,9 @@ def test_the_stanza_loads_back_as_a_declared_source(serve, site, start):
     assert all(line.startswith("# sample 2026-11-") for line in comments)
     table = tomllib.loads(text)["sources"]["added"]
     source = declared_class("added", table)(declaration=table)
-    assert [u for _, u in source.discovery()] == [
-        table.get("feed") or table.get("sitemap") or table["listing"]]
+    first = (table.get("feed") or table.get("sitemap") or table.get("listing")
+             or f"{table['home']}/col/col{table['columns'][0]}/index.html")
+    assert [u for _, u in source.discovery()] == [first]
     assert all(source.is_article_url(s["url"]) for s in proposal.samples)
 
 

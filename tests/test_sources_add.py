@@ -49,3 +49,29 @@ def test_sources_add_refuses_to_write_through_a_symlink(serve, tmp_path, ipnews)
                     str(link), "--db", str(tmp_path / "a.db"))
     assert result.code == 4 and "symbolic link" in result.err
     assert real.read_text("utf-8") == ""
+
+
+def test_sources_add_declares_a_site_of_cnipas_cms_by_its_column(tmp_path, ipnews):
+    """A provincial IP office runs CNIPA's CMS: given one of its column pages (or an
+    article), `sources add` declares the CMS and the column, and fetch reads it whole."""
+    from conftest import FIXTURES
+    from server import SiteServer
+
+    site = SiteServer(FIXTURES / "cnipa" / "site", content_type="text/html; charset=UTF-8")
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text("[fetch]\ndelay = 0\n", "utf-8")
+        args = ("--config", str(config), "--db", str(tmp_path / "a.db"))
+        dry = ipnews("sources", "add", site.url + "/art/2026/11/17/art_53_201198.html",
+                     "--name", "office", "--dry-run", *args)
+        assert dry.code == 0, dry.err
+        assert 'cms = "jcms"' in dry.out and 'columns = ["53"]' in dry.out, dry.out
+        added = ipnews("sources", "add", site.url + "/col/col74/index.html", "--name",
+                       "office", *args)
+        assert added.code == 0, added.err
+        assert 'columns = ["74"]' in config.read_text("utf-8")
+        fetched = ipnews("fetch", "office", *args)
+        # Column 74 over its two pages: three announcements, their PDFs as attachments.
+        assert fetched.code == 0 and "office: 3 new" in fetched.err, fetched.err
+    finally:
+        site.close()
