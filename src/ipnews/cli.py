@@ -601,7 +601,7 @@ def sources(ctx: click.Context, fmt: str, fields: str | None, db_option: str | N
     \b
     Example:
         ipnews sources
-        ipnews sources add https://chinaiplawupdate.com/ --dry-run
+        ipnews sources add https://www.chinalawtranslate.com/ --dry-run
     """
     if ctx.invoked_subcommand is not None:
         return  # `sources add`: its own command
@@ -660,7 +660,7 @@ def sources_add(ctx: click.Context, url: str, name: str | None, dry_run: bool,
 
     \b
     Example:
-        ipnews sources add https://chinaiplawupdate.com/ --dry-run
+        ipnews sources add https://www.chinalawtranslate.com/ --dry-run
         ipnews sources add https://www.example.com/news/ --name examplenews
     """
     from urllib.parse import urlsplit
