@@ -20,7 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ipnews.sources.base import Cards, Fields, ListingItem, ListingPage, Source
+from ipnews.sources.base import Fields, ListingItem, ListingPage, Source
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -43,8 +43,6 @@ class JcmsSource(Source):
                             "webname", "permissiontype", "appid"})
     options: ClassVar[dict[str, Any]] = {"columns": []}
     listing_types = ("text/xml", "application/xml")  # the data proxy's pages
-    next_by_text = True
-    cards = Cards(card=None)
     fields = Fields(
         title=("meta:ArticleTitle",), published=("meta:pubdate", "meta:PubDate"),
         date_formats=_DATE_FORMATS, authors=("meta:author",), section=("meta:ColumnName",),
