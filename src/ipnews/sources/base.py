@@ -300,7 +300,8 @@ class Source:
             # China Daily has served a Buddhist-era year (2569) in its meta: the URL's date
             # is the publisher's own record of the day.
             published = None
-        published = published or generic("published")
+        if not published and "published" not in spec.no_generic:
+            published = generic("published")
         authors = self.clean_authors(
             [a for place in spec.authors for a in read_all(tree, metas, place)])
         tags = [t for t in re.split(r"[,，;；]", read(tree, metas, spec.tags) or "") if t.strip()]
@@ -326,7 +327,7 @@ class Source:
         article = Article(
             source=self.name, url=url, title=title, body="\n\n".join(paragraphs),
             published_at=published, authors=fallback("authors", authors, []),
-            wire_source=fallback("wire_source", wire), editor=fallback("editor", editor),
+            wire_source=wire, editor=editor,
             section=fallback("section", read(tree, metas, spec.section)),
             summary=(read(tree, metas, spec.summary) if spec.summary
                      else fallback("summary", None)),

@@ -44,12 +44,16 @@ class JcmsSource(Source):
     options: ClassVar[dict[str, Any]] = {"columns": []}
     listing_types = ("text/xml", "application/xml")  # the data proxy's pages
     fields = Fields(
-        title=("meta:ArticleTitle",), published=("meta:pubdate", "meta:PubDate"),
+        # The headline of the two templates seen, before the generic reader's guess.
+        title=("meta:ArticleTitle", "div.article h1", "h2.page_title"),
+        published=("meta:pubdate", "meta:PubDate"),
         date_formats=_DATE_FORMATS, authors=("meta:author",), section=("meta:ColumnName",),
         wire_source=("meta:contentSource",),
         # Where the markers are missing: the class names of the templates seen.
         body=("div.article-content", "div.page_detail_content", "#zoom", "div.TRS_Editor"),
-        no_generic=frozenset({"summary", "tags"}),
+        # The author meta is the CMS's only byline, and the info line its source: the
+        # generic reader would cost more than the page and guess no better.
+        no_generic=frozenset({"summary", "tags", "authors"}),
     )
 
     def listing_urls(self) -> list[str]:
@@ -139,7 +143,7 @@ def _info_text(html: str) -> str:
     begin = _BEGIN.search(html)
     if begin is None:
         return ""
-    head = parse_html(html[max(0, begin.start() - 4000):begin.start()], cleaned=True)
+    head = parse_html(html[max(0, begin.start() - 3000):begin.start()], cleaned=True)
     return "\n".join(b.text for b in blocks(head.body)[-6:])
 
 

@@ -39,7 +39,7 @@ class PeopleIp(Source):
         editor=(".rm_txt_con .edit", ".edit"), wire_source=("meta:source",),
         summary=(".rm_txt h4.sub",), body=(".rm_txt_con", "#rwb_zw", ".box_con"),
         boilerplate=".edit, .paper_num, .bza, .box_pic, .pictext, .rm_relevant",
-        no_generic=frozenset({"tags", "summary", "authors"}),
+        no_generic=frozenset({"tags", "summary", "authors", "section"}),
     )
 
     def refine(self, article: Article, tree: LexborHTMLParser) -> Article:

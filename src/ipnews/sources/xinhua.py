@@ -41,7 +41,8 @@ class Xinhua(Source):
         title=(".head-line h1 .title", ".head-line h1", "h1"), editor=(".editor",),
         wire_source=("div.source", "meta:source"), body=("#detailContent", "#detail"),
         boilerplate=".pic-caption, .editor, #articleEdit",
-        no_generic=frozenset({"summary", "tags", "authors", "section"}),
+        # The date is the URL's and div.header-time's (see refine).
+        no_generic=frozenset({"summary", "tags", "authors", "section", "published"}),
     )
 
     def listing_urls(self) -> list[str]:
