@@ -200,3 +200,18 @@ base_url = "{site.url}"
     assert all(u.startswith("https://zjipo.example.gov.cn/art/2026/") for u, _ in stored)
     assert sum(len(json.loads(a)) for _, a in stored) == sum(
         len(g["expected"]["attachments"]) for g in goldens("cnipa"))
+
+
+def test_an_announcements_files_are_shown_as_links_not_text(one_site, ipnews):
+    _site, config, db = one_site("cnipa", 'columns = ["74"]\n',
+                                 content_type="text/html; charset=UTF-8")
+    assert ipnews("fetch", "--db", str(db), "--config", str(config)).code == 0
+    url = "https://www.cnipa.gov.cn/art/2026/11/18/art_74_201210.html"
+    shown = ipnews("show", url, "--db", str(db))
+    assert shown.code == 0, shown.err
+    assert "附件1：专利收费减缴备案表.pdf <https://www.cnipa.gov.cn/module/download/" in shown.out
+    record = json.loads(ipnews("show", url, "--json", "--db", str(db)).out)[0]
+    assert [a["title"] for a in record["attachments"]] == [
+        "附件1：专利收费减缴备案表.pdf", "附件2：专利收费减缴备案常见问题解答.pdf",
+        "附件3：专利收费减缴备案承诺书.docx"]
+    assert ".pdf" not in record["body"] and "附件1" not in record["body"]

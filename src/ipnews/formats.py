@@ -65,6 +65,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(_cell(v) for v in value)
     if isinstance(value, dict):
+        if set(value) == {"title", "url"}:  # an attachment: what a reader wants to see
+            return f"{value['title']} <{value['url']}>"
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
