@@ -155,7 +155,8 @@ def test_G4_no_control_characters_reach_stdout(mirror, ipnews):
 
 @pytest.mark.parametrize("env", [{"LC_ALL": "C"}, {"LANG": ""}, {"PYTHONIOENCODING": "ascii"}])
 def test_G6_odd_locales_still_give_utf8_json(archive_db, env):
-    done = run_child(["search", "知识产权", "--json", "--db", str(archive_db)], **env)
+    done = run_child(["search", "知识产权", "--exact", "--json", "--db", str(archive_db)],
+                     **env)
     assert done.returncode == 0, done.stderr
     assert "知识产权" in json.loads(done.stdout)[0]["snippet"]
     table = run_child(["search", "知识产权", "--db", str(archive_db)], **env)

@@ -131,9 +131,14 @@ def test_literal_words_and_phrases(archive_db, ipnews):
 
 @pytest.mark.parametrize("term", ["知识产权", "商标", "专利", "海关"])
 def test_G3_chinese_terms_are_found(archive_db, ipnews, term):
-    result = json.loads(ipnews("search", term, "--json", "--db", str(archive_db)).out)
+    result = json.loads(ipnews("search", term, "--exact", "--json", "--db",
+                               str(archive_db)).out)
     assert result, term
     assert all(f"**{term}**" in r["snippet"] for r in result)
+    # With the glossary, the English stories that say it in English come too.
+    expanded = json.loads(ipnews("search", term, "--json", "--db", str(archive_db)).out)
+    assert {r["id"] for r in result} <= {r["id"] for r in expanded}
+    assert all("**" in r["snippet"] for r in expanded)
 
 
 def test_G2_bad_options_are_usage_errors(archive_db, ipnews):

@@ -245,7 +245,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     from ipnews.client import Client
     from ipnews.lock import RunLock
     from ipnews.pipeline import HOSTS_AT_ONCE, Options, Runner, Stop
-    from ipnews.store import Archive, check_path, check_sidecars
+    from ipnews.store import check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, verbose, quiet)
@@ -257,7 +257,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     timeout = config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)
     with contextlib.ExitStack() as stack:
         stack.enter_context(RunLock(db))
-        archive = Archive.open(db, keep_raw=config.fetch.get("keep_raw", True))
+        archive = _open_archive(db, quiet, keep_raw=config.fetch.get("keep_raw", True))
         stack.callback(archive.close)
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
         stack.callback(_clear_progress, progress)
@@ -405,6 +405,30 @@ def _progress_printer() -> Callable[[str], None]:
     return show
 
 
+def _check_topic(topic: str | None) -> str | None:
+    from ipnews.topics import names
+
+    if topic is not None and topic not in names():
+        raise UsageError(f"unknown topic {topic!r} (known: {', '.join(names())})")
+    return topic
+
+
+def _open_archive(db: Path, quiet: bool = False, **options: Any) -> Any:
+    """Archive.open, showing on a terminal how a migration that rebuilds the search index
+    on a large archive is getting on."""
+    from ipnews import store
+
+    progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
+    if progress is not None:
+        store.migration_progress = lambda done, total: progress(
+            f"upgrading the archive: search index, {done:,} of {total:,} articles")
+    try:
+        return store.Archive.open(db, **options)
+    finally:
+        store.migration_progress = None
+        _clear_progress(progress)
+
+
 def _clear_progress(progress: Callable[[str], None] | None) -> None:
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
@@ -436,7 +460,7 @@ class _SignalHandlers:
 
 # --- search --------------------------------------------------------------------------
 SEARCH_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "section",
-                 "snippet", "score")
+                 "snippet", "score", "bm25", "expansion")
 
 
 @cli.command()
@@ -448,20 +472,29 @@ SEARCH_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "sec
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
               show_default=True)
+@click.option("--exact", is_flag=True,
+              help="Search the words as given: no glossary terms of the other language.")
+@click.option("--topic", metavar="TOPIC",
+              help="Only stories of this IP topic (trademark, patent, customs, ...; see README).")
 @output_options
 @common_options
 def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | None,
-           until: str | None, limit: int, sort: str, fmt: str, fields: str | None,
-           db_option: str | None, config_option: str | None) -> None:
+           until: str | None, limit: int, sort: str, exact: bool, topic: str | None,
+           fmt: str, fields: str | None, db_option: str | None,
+           config_option: str | None) -> None:
     """Search the archive; best matches first, with a highlighted snippet.
 
-    Plain words are searched literally (all must appear); "quoted words" are a
-    phrase; word* is a prefix. Chinese terms are matched as substrings. --fts takes
-    FTS5 syntax (AND, OR, NOT, NEAR, column filters).
+    Plain words are searched literally (all must appear), in any of their forms
+    (trademark finds trademarks); "quoted words" are a phrase; word* is a prefix.
+    Chinese terms are found wherever the text contains them, ranked like English
+    words. A term of the IP glossary is also searched in the other language
+    (customs finds 海关; see README); --exact turns that off. --fts takes FTS5
+    syntax (AND, OR, NOT, NEAR, column filters).
 
     \b
     Example:
         ipnews search customs seizure --since 2024-01-01
+        ipnews search 商标 --exact
         ipnews search customs --json | jq '.[0].title'
     """
     from ipnews.store import search as run_search
@@ -470,17 +503,27 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     wanted = _fields(fields, SEARCH_FIELDS)
     source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
+    glossary = None
+    if not exact:
+        from ipnews.glossary import GLOSSARY, expansions
+
+        glossary = expansions(config.glossary_groups() + GLOSSARY)
     conn = _open_reader(db)
     try:
         rows = run_search(conn, " ".join(query), raw=raw, source=source, since=since,
-                          until=until, limit=limit, sort=sort, path=db)
+                          until=until, limit=limit, sort=sort, path=db, glossary=glossary,
+                          topic=_check_topic(topic))
     finally:
         conn.close()
     if fmt == "table" and not wanted:
         for r in rows:
             r["published_at"] = (r["published_at"] or "")[:10]
-        _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "snippet"],
-              widths={"title": 60})
+        if not rows and sys.stdout.isatty():
+            # In a terminal, nothing at all looks like a failure; a pipe gets nothing.
+            click.echo("no results", err=True)
+            return
+        _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "snippet",
+                                        "url"], widths={"title": 60})
     else:
         _emit(rows, fmt, wanted, available=SEARCH_FIELDS)
 
@@ -557,16 +600,20 @@ def _spellings(key: str) -> list[str]:
 @click.option("--source", help="Only this source.")
 @click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Published on or before DATE.")
+@click.option("--topic", metavar="TOPIC",
+              help="Only stories of this IP topic (trademark, patent, customs, ...; see README).")
 @output_options
 @common_options
-def export(source: str | None, since: str | None, until: str | None, fmt: str,
-           fields: str | None, db_option: str | None, config_option: str | None) -> None:
+def export(source: str | None, since: str | None, until: str | None, topic: str | None,
+           fmt: str, fields: str | None, db_option: str | None,
+           config_option: str | None) -> None:
     """Export articles (all, or filtered), oldest first, streamed.
 
     \b
     Example:
         ipnews export --jsonl > archive.jsonl
         ipnews export --source ctplo --csv --fields id,published_at,title,url
+        ipnews export --topic customs --since 2026-01-01 --jsonl
     """
     from ipnews.store import ARTICLE_FIELDS
     from ipnews.store import export as run_export
@@ -577,7 +624,8 @@ def export(source: str | None, since: str | None, until: str | None, fmt: str,
                             _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
-        rows = run_export(conn, source=source, since=since, until=until)
+        rows = run_export(conn, source=source, since=since, until=until,
+                          topic=_check_topic(topic))
         if fmt == "table" and not wanted:
             _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
                   widths={"title": 70})
@@ -914,7 +962,7 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
     from ipnews.lock import RunLock
     from ipnews.pipeline import Stop
     from ipnews.pipeline import reextract as run_reextract
-    from ipnews.store import Archive, check_path, check_sidecars
+    from ipnews.store import check_path, check_sidecars
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, quiet=quiet)
@@ -925,7 +973,7 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
     sources = {s.name: s for s in _build_sources(config, (source_name,) if source_name else ())}
     stop = Stop()
     with RunLock(db), _SignalHandlers(stop):
-        archive = Archive.open(db)
+        archive = _open_archive(db, quiet)
         extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT),
                               stop=stop)
         try:

@@ -55,6 +55,24 @@ class Config:
     db: Path | None = None
     fetch: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)  # as written; see glossary_groups
+
+    def glossary_groups(self) -> tuple[tuple[str, ...], ...]:
+        """[search] glossary: groups of terms that mean the same, each a list of at least
+        two strings. Checked by the command that uses it (search), so that a mistake in
+        it is a usage error there and breaks no other command."""
+        value = self.search.get("glossary", [])
+        where = f"{self.path}: search.glossary"
+        if not isinstance(value, list) or len(value) > 1000:
+            raise UsageError(f"{where} must be a list (at most 1,000) of lists of terms")
+        groups = []
+        for group in value:
+            if not (isinstance(group, list) and len(group) >= 2 and all(
+                    isinstance(t, str) and t.strip() and len(t) <= 100 for t in group)):
+                raise UsageError(f"{where}: each entry is a list of two or more terms, like "
+                                 '["brand protection", "品牌保护"]')
+            groups.append(tuple(t.strip() for t in group))
+        return tuple(groups)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True) -> Config:
@@ -85,13 +103,20 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
         # Only the names of the sources it declares, for `--source NAME` on readers.
         if isinstance(data.get("sources"), dict):
             config.sources = {str(name): {} for name in data["sources"]}
+        if isinstance(data.get("search"), dict):
+            config.search = data["search"]
         return config
-    unknown = set(data) - {"archive", "fetch", "sources"}
+    unknown = set(data) - {"archive", "fetch", "sources", "search"}
     if unknown:
         raise UsageError(f"{cfg_path}: unknown section [{sorted(unknown)[0]}]")
-    for section in ("archive", "fetch", "sources"):
+    for section in ("archive", "fetch", "sources", "search"):
         if not isinstance(data.get(section, {}), dict):
             raise UsageError(f"{cfg_path}: [{section}] must be a table")
+    config.search = data.get("search", {})
+    if set(config.search) - {"glossary"}:
+        raise UsageError(f"{cfg_path}: unknown key search."
+                         f"{sorted(set(config.search) - {'glossary'})[0]}")
+    config.glossary_groups()
     archive = data.get("archive", {})
     if "db" in archive and not isinstance(archive["db"], str):
         raise UsageError(f"{cfg_path}: archive.db must be a string")

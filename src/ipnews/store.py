@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,15 +28,24 @@ from urllib.parse import quote
 
 from ipnews import __version__
 from ipnews.article import CJK, Article, clean_line, utcnow
+from ipnews.bigrams import index_text
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
 RETRY_AFTER = timedelta(days=7)
 FTS_COLUMNS = ("title", "summary", "body")
+# The index's own columns beside the text: the Chinese runs of the title and of the rest,
+# as overlapping character pairs (see bigrams.py), which the index reads as tokens.
+ZH_COLUMNS = ("zh_title", "zh_text")
+# Porter over unicode61: trademark, trademarks and trademarked are one term; no loadable
+# extension is needed to read or write the index (every SQLite has both tokenizers).
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+# Set by the CLI when stderr is a terminal: (done, total) while a migration rebuilds.
+migration_progress: Callable[[int, int], None] | None = None
 BUSY_TIMEOUT_MS = 10_000
 # Every table the schema creates: a file that has user_version set but lacks one of them
 # was not made by ipnews, whatever it claims.
@@ -296,11 +305,43 @@ def _migration_4(db: Any) -> None:
     db["versions"].add_column("attachments", str, not_null_default="[]")
 
 
+def _migration_5(db: Any) -> None:
+    """Word forms and Chinese in the index, and IP topics. The FTS table is rebuilt with
+    the porter stemmer over unicode61, and over two more columns of articles, zh_title and
+    zh_text, which hold the Chinese runs as character pairs (written by ipnews when it
+    stores an article); articles.topics is a JSON list of topic tags (see topics.py). In
+    the migration's one transaction: interrupted, it rolls back whole."""
+    from ipnews.topics import topics_of
+
+    conn = db.conn
+    db["articles"].disable_fts()
+    for column in ZH_COLUMNS:
+        db["articles"].add_column(column, str, not_null_default="")
+    db["articles"].add_column("topics", str, not_null_default="[]")
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    last, done = 0, 0
+    while True:
+        rows = conn.execute("SELECT id, title, summary, body FROM articles WHERE id > ? "
+                            "ORDER BY id LIMIT 500", (last,)).fetchall()
+        if not rows:
+            break
+        conn.executemany(
+            "UPDATE articles SET zh_title = ?, zh_text = ?, topics = ? WHERE id = ?",
+            [(index_text(t), index_text(s, b), json.dumps(topics_of(t, s, b)), i)
+             for i, t, s, b in rows])
+        last, done = rows[-1][0], done + len(rows)
+        if migration_progress is not None:
+            migration_progress(done, total)
+    db["articles"].enable_fts([*FTS_COLUMNS, *ZH_COLUMNS], create_triggers=True,
+                              tokenize=TOKENIZE)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
     (3, "documents, runs.health", _migration_3),
     (4, "articles.attachments", _migration_4),
+    (5, "porter stemming and the Chinese pairs in the index, topics", _migration_5),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -617,6 +658,8 @@ class Archive:
              listing_title: str | None = None, more: list[Capture] | None = None) -> Saved:
         """Store one article in one transaction and say what it was for the archive. `more`
         are the captures of the story's further pages, kept beside its own for reextract."""
+        from ipnews.topics import topics_of  # here: `ipnews search` never needs its rules
+
         now = utcnow()
         row_fields = {
             "source": article.source, "url": article.url, "title": article.title,
@@ -629,6 +672,9 @@ class Archive:
             "content_hash": article.content_hash, "extraction": article.extraction,
             "flags": json.dumps(article.flags),
             "attachments": json.dumps(article.attachments, ensure_ascii=False),
+            "zh_title": index_text(article.title),
+            "zh_text": index_text(article.summary, article.body),
+            "topics": json.dumps(topics_of(article.title, article.summary, article.body)),
         }
         with self.transaction():
             linked = self.conn.execute(
@@ -646,8 +692,11 @@ class Archive:
             elif existing is not None:
                 article_id, old_hash, version = existing
                 if old_hash == article.content_hash:
-                    self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
-                                      (now, article_id))
+                    # The same text; its topics are recomputed (the rules may have changed:
+                    # this is how `reextract` re-tags).
+                    self.conn.execute(
+                        "UPDATE articles SET last_seen = ?, topics = ? WHERE id = ?",
+                        (now, row_fields["topics"], article_id))
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("unchanged", article_id, version)
                 else:
@@ -760,22 +809,25 @@ _QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
                   "editor", "section", "summary", "tags", "language", "body", "extraction",
-                  "flags", "attachments", "version", "first_seen", "last_seen", "updated_at",
-                  "content_hash")
+                  "flags", "attachments", "topics", "version", "first_seen", "last_seen",
+                  "updated_at", "content_hash")
 RUN_FIELDS = ("id", "source", "started_at", "duration_s", "status", "listing_pages", "requests",
               "new", "updated", "unchanged", "duplicate", "skipped", "failed", "stopped",
               "errors", "health", "health_note", "metrics")
-JSON_FIELDS = ("authors", "tags", "flags", "attachments", "errors", "metrics")
+JSON_FIELDS = ("authors", "tags", "flags", "attachments", "topics", "errors", "metrics")
 
 
 @dataclass(frozen=True)
 class Query:
-    """A search, split into what FTS5 can answer and what it cannot (Chinese words: the
-    unicode61 tokenizer keeps a run of Chinese characters as one token, so 专利 inside
-    一项专利 is invisible to it; those terms are matched with LIKE instead)."""
+    """A search, as FTS5 answers it. Chinese terms of two characters or more are phrases
+    of character pairs in the zh columns (see bigrams.py); a lone Chinese character, and
+    every Chinese term on an archive whose index predates those columns, is matched with
+    LIKE instead. `cjk` are the Chinese terms, for highlighting."""
 
     fts: str | None
     like: tuple[str, ...]
+    cjk: tuple[str, ...] = ()
+    expansion: dict[str, list[str]] = field(default_factory=dict)  # term -> terms added
 
 
 # What a query may ask: far more than anyone types, far less than makes SQLite work for a
@@ -786,10 +838,16 @@ MAX_QUERY_TERMS = 40
 SEARCH_TIMEOUT = 20.0  # seconds of SQLite work for one search
 
 
-def build_query(text: str, raw: bool = False) -> Query:
+def build_query(text: str, raw: bool = False, pairs: bool = True,
+                glossary: dict[str, tuple[str, ...]] | None = None) -> Query:
     """Turn user text into a safe query. Plain words are literal (each quoted for FTS5,
     "quoted phrases" kept as phrases, a trailing * as a prefix); raw=True passes FTS5
-    syntax through unchanged and leaves syntax errors to be reported by the caller."""
+    syntax through unchanged and leaves syntax errors to be reported by the caller.
+    pairs=False: the archive's index has no Chinese pairs yet (schema before v5).
+    glossary: folded term -> the terms it also means (glossary.expansions()); each is
+    searched as one of them, and Query.expansion says which were added."""
+    from ipnews.glossary import fold
+
     if len(text) > MAX_QUERY_CHARS:
         raise UsageError(f"query too long ({len(text):,} characters; at most "
                          f"{MAX_QUERY_CHARS:,})")
@@ -801,24 +859,58 @@ def build_query(text: str, raw: bool = False) -> Query:
                          f"{MAX_QUERY_TERMS})")
     if raw:
         return Query(text, ())
+    found = glossary if glossary is not None else {}
     fts_terms: list[str] = []
     like: list[str] = []
-    for phrase, word in _QUERY_TERMS.findall(text):
-        term = phrase if phrase else word
+    cjk: list[str] = []
+    expansion: dict[str, list[str]] = {}
+    for quoted, word in _QUERY_TERMS.findall(text):
+        term = quoted if quoted else word
         prefix = bool(word) and word.endswith("*")
         term = term.rstrip("*") if prefix else term
-        for cjk in _CJK_RUN.findall(term):
-            like.append(cjk)
-        rest = _CJK_RUN.sub(" ", term).replace('"', " ")
-        if not re.search(r"\w", rest):
-            continue
-        fts_terms.append('"' + " ".join(rest.split()) + '"' + ("*" if prefix else ""))
+        own, own_like, own_cjk = _render(term, prefix, pairs)
+        like += own_like
+        cjk += own_cjk
+        alternatives = [own] if own else []
+        if not prefix and (others := found.get(fold(term))):
+            for other in others:
+                alt, alt_like, alt_cjk = _render(other, False, pairs)
+                if alt and not alt_like:  # a scan cannot be one side of an OR
+                    alternatives.append(alt)
+                    cjk += alt_cjk
+                    expansion.setdefault(term, []).append(other)
+        if len(alternatives) > 1:
+            fts_terms.append("(" + " OR ".join(alternatives) + ")")
+        elif alternatives:
+            fts_terms.append(alternatives[0])
     if not fts_terms and not like:
         raise UsageError(f"nothing to search for in {text.strip()!r}: give words, not only "
                          "punctuation")
     # A word given twice asks nothing more: the same term twice only doubles the work.
     fts_terms, like = list(dict.fromkeys(fts_terms)), list(dict.fromkeys(like))
-    return Query(" ".join(fts_terms) or None, tuple(like))
+    # Explicit AND: FTS5 takes juxtaposition for AND between phrases, not after a group.
+    return Query(" AND ".join(fts_terms) or None, tuple(like), tuple(dict.fromkeys(cjk)),
+                 expansion)
+
+
+def _render(term: str, prefix: bool, pairs: bool) -> tuple[str, list[str], list[str]]:
+    """One term as FTS5 syntax (its parts ANDed), the Chinese characters only a scan can
+    find (LIKE), and its Chinese runs."""
+    from ipnews.bigrams import phrase
+
+    parts: list[str] = []
+    like: list[str] = []
+    runs = _CJK_RUN.findall(term)
+    for run in runs:
+        if pairs and len(run) > 1:
+            parts.append("{" + " ".join(ZH_COLUMNS) + "} : " + phrase(run))
+        else:
+            like.append(run)
+    rest = _CJK_RUN.sub(" ", term).replace('"', " ")
+    if re.search(r"\w", rest):
+        parts.append('"' + " ".join(rest.split()) + '"' + ("*" if prefix else ""))
+    fts = parts[0] if len(parts) == 1 else ("(" + " ".join(parts) + ")" if parts else "")
+    return fts, like, runs
 
 
 @contextmanager
@@ -854,11 +946,14 @@ def _escape_like(term: str) -> str:
 
 
 def _filters(source: str | None, since: str | None, until: str | None,
-             alias: str = "a") -> tuple[list[str], list[Any]]:
+             alias: str = "a", topic: str | None = None) -> tuple[list[str], list[Any]]:
     where, params = [], []
     if source:
         where.append(f"{alias}.source = ?")
         params.append(source)
+    if topic:
+        where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.topics) WHERE value = ?)")
+        params.append(topic)
     # A bare date is the day as the page printed it (published_at keeps the publisher's
     # offset); a date and time is an instant, compared as one across offsets.
     if since:
@@ -882,23 +977,66 @@ def _row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
     return out
 
 
-def _snippet_around(text: str, terms: tuple[str, ...], width: int = 60) -> str:
-    pos = min((text.find(t) for t in terms if t in text), default=0)
-    start = max(0, pos - width)
-    snippet = text[start:pos + width * 2].replace("\n", " ")
-    for t in terms:
-        snippet = snippet.replace(t, f"**{t}**")
-    return ("…" if start else "") + snippet + ("…" if pos + width * 2 < len(text) else "")
+# Where a match starts and ends in highlight()'s output: control characters, which no
+# stored text contains (clean_text removes them).
+_OPEN, _CLOSE = "\x02", "\x03"
+_MARKS = f"'{_OPEN}', '{_CLOSE}'"
+HIGHLIGHTS = ", ".join(f"highlight(articles_fts, {i}, {_MARKS}) AS h_{c}"
+                       for i, c in enumerate(FTS_COLUMNS))
+
+
+def _mark(text: str | None, terms: tuple[str, ...]) -> str:
+    """text with the Chinese terms marked too (the index found them among the pairs,
+    which highlight() cannot point back to)."""
+    text = text or ""
+    for term in terms:
+        if term in text:
+            text = text.replace(term, f"{_OPEN}{term}{_CLOSE}")
+    return text
+
+
+def make_snippet(title: str | None, summary: str | None, body: str | None,
+                 terms: tuple[str, ...] = (), before: int = 50, after: int = 130) -> str:
+    """A window of the text around its first match, the matches in **; a match only in
+    the title is shown in the title, before the text's opening. Never a window that hides
+    the match."""
+    title, text = _mark(title, terms), _mark(" ".join(filter(None, (summary, body))), terms)
+    pos = text.find(_OPEN)
+    if pos < 0:
+        head = text[:after].strip()
+        snippet = (title + " — " if _OPEN in title else "") + head + \
+            ("…" if len(text) > after else "")
+    else:
+        start = max(0, pos - before)
+        if start and (space := text.rfind(" ", start - 15, start)) > 0:
+            start = space + 1  # do not cut an English word in two
+        end = min(len(text), pos + after)
+        if end < len(text) and (space := text.find(" ", end, end + 15)) > 0:
+            end = space
+        window = text[start:end]
+        # A window may cut a match's mark in two: close what it opened.
+        if window.count(_OPEN) > window.count(_CLOSE):
+            window += _CLOSE
+        snippet = ("…" if start else "") + window + ("…" if end < len(text) else "")
+    return " ".join(snippet.replace(_OPEN, "**").replace(_CLOSE, "**").split())
 
 
 def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: str | None = None,
            since: str | None = None, until: str | None = None, limit: int = 20,
-           sort: str = "relevance", path: Path | None = None) -> list[dict[str, Any]]:
-    """Ranked search (bm25 via FTS5's rank) with a highlighted snippet."""
+           sort: str = "relevance", path: Path | None = None,
+           glossary: dict[str, tuple[str, ...]] | None = None,
+           topic: str | None = None) -> list[dict[str, Any]]:
+    """Ranked search (bm25 via FTS5's rank) with a highlighted snippet; each row says which
+    glossary terms the query was expanded with (`expansion`)."""
     if sort not in SORTS:
         raise UsageError(f"unknown sort {sort!r} (use {' or '.join(SORTS)})")
-    query = build_query(text, raw)
-    where, params = _filters(source, since, until)
+    try:  # an archive not yet migrated to v5 has no Chinese pairs in its index
+        pairs = conn.execute("SELECT 1 FROM pragma_table_info('articles_fts') "
+                             "WHERE name = 'zh_title'").fetchone() is not None
+    except sqlite3.DatabaseError as exc:
+        raise _storage_error(path or Path("?"), exc) from exc
+    query = build_query(text, raw, pairs=pairs, glossary=glossary)
+    where, params = _filters(source, since, until, topic=topic)
     for term in query.like:
         where.append("(a.title || ' ' || coalesce(a.summary, '') || ' ' || a.body) "
                      "LIKE ? ESCAPE '\\'")
@@ -913,12 +1051,14 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
             floor = None  # a syntax error: let the main query report it
         except sqlite3.DatabaseError as exc:
             raise _storage_error(path or Path("?"), exc) from exc
-        snippet = "snippet(articles_fts, -1, '**', '**', '…', 16)"
         if sort == "date" and floor is not None:
             # A word in a large share of the archive: walk the date index from the newest
             # article and probe the index for each, instead of sorting every match.
-            sql = (f"SELECT {cols}, (SELECT {snippet} FROM articles_fts WHERE articles_fts "
-                   "MATCH ?1 AND rowid = a.id) AS snippet, NULL AS score FROM articles a "
+            one = ("(SELECT highlight(articles_fts, {}, " + _MARKS + ") FROM articles_fts "
+                   "WHERE articles_fts MATCH ?1 AND rowid = a.id)")
+            sql = (f"SELECT {cols}, " + ", ".join(f"{one.format(i)} AS h_{c}" for i, c in
+                                                 enumerate(FTS_COLUMNS))
+                   + ", NULL AS score FROM articles a "
                    "INDEXED BY idx_articles_published_at WHERE EXISTS (SELECT 1 FROM "
                    "articles_fts WHERE articles_fts MATCH ?1 AND rowid = a.id)"
                    f"{extra} ORDER BY a.published_at DESC, a.id DESC "
@@ -933,7 +1073,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                 # Ranking is per match: for a word in most of the archive, rank only the
                 # RANKED matches stored last (highest rowids), so "said" costs what a 2%
                 # word costs.
-                return (f"SELECT {cols}, {snippet} AS snippet, rank AS score FROM "
+                return (f"SELECT {cols}, {HIGHLIGHTS}, rank AS score FROM "
                         "articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE "
                         "articles_fts MATCH ?"
                         + (" AND articles_fts.rowid >= ?" if floored else "")
@@ -942,7 +1082,8 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
 
             sql, params = ranked(floor is not None)
     else:
-        sql = (f"SELECT {cols}, a.body AS snippet, NULL AS score FROM articles a"
+        sql = (f"SELECT {cols}, a.title AS h_title, a.summary AS h_summary, a.body AS h_body, "
+               "NULL AS score FROM articles a"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY a.published_at DESC, a.id DESC LIMIT ?")
         params = [*params, limit]
@@ -961,12 +1102,18 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         raise _storage_error(path or Path("?"), exc) from exc
     except sqlite3.DatabaseError as exc:
         raise _storage_error(path or Path("?"), exc) from exc
+    # FTS5's rank is minus bm25. A word in most of the archive has an inverse document
+    # frequency of almost nothing, so its bm25 is ~1e-6 for every match and printed 0.0:
+    # `score` is the match's bm25 relative to the best shown (1.0 is the best), `bm25` the
+    # figure itself, to four significant digits.
+    best = max((-r["score"] for r in rows if r["score"] is not None), default=None)
     for r in rows:
-        if not query.fts:
-            r["snippet"] = _snippet_around(r["snippet"], query.like)
-        r["snippet"] = clean_line(r["snippet"])
-        if r["score"] is not None:
-            r["score"] = round(-r["score"], 3)  # FTS5 rank is negative bm25: bigger is better
+        r["snippet"] = clean_line(make_snippet(r.pop("h_title"), r.pop("h_summary"),
+                                               r.pop("h_body"), query.cjk + query.like))
+        raw = r.pop("score")
+        r["score"] = round(-raw / best, 3) if raw is not None and best else None
+        r["bm25"] = float(f"{-raw:.4g}") if raw is not None else None
+        r["expansion"] = query.expansion
     return rows
 
 
@@ -1041,11 +1188,12 @@ def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
 
 @_reading
 def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | None = None,
-           until: str | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
+           until: str | None = None, batch: int = 500, topic: str | None = None
+           ) -> Iterator[dict[str, Any]]:
     """Articles oldest first (undated ones before them), read in short keyset batches along
     the date index: a reader holding one statement open (an export into a slow pipe) would
     otherwise block the nightly fetch's commits."""
-    where, params = _filters(source, since, until)
+    where, params = _filters(source, since, until, topic=topic)
     cols = ", ".join("a." + f for f in ARTICLE_FIELDS)
     extra = "".join(f" AND {w}" for w in where)
     phases = [] if since else [("a.published_at IS NULL AND a.id > ?", "a.id", (0,))]
@@ -1149,7 +1297,7 @@ def integrity_problems(conn: sqlite3.Connection, path: Path,
 TEXT_COLUMNS = {
     "articles": ("source", "url", "title", "published_at", "authors", "wire_source", "editor",
                  "section", "summary", "tags", "language", "body", "extraction", "flags",
-                 "attachments"),
+                 "attachments", "topics"),
     "versions": ("title", "summary", "body"),
     "article_urls": ("url", "listing_title"),
 }
