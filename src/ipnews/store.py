@@ -32,7 +32,7 @@ from ipnews.bigrams import index_text
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
@@ -336,12 +336,22 @@ def _migration_5(db: Any) -> None:
                               tokenize=TOKENIZE)
 
 
+def _migration_6(db: Any) -> None:
+    """stories: the articles as people read a list of them (date, year, source, title,
+    topics, language, section, URL), without the text, the hashes and the index's columns
+    that make Datasette's table of articles unreadable."""
+    db.conn.execute(
+        "CREATE VIEW stories AS SELECT id, published_at, substr(published_at, 1, 4) AS year, "
+        "source, title, topics, language, section, url FROM articles")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
     (3, "documents, runs.health", _migration_3),
     (4, "articles.attachments", _migration_4),
     (5, "porter stemming and the Chinese pairs in the index, topics", _migration_5),
+    (6, "stories view", _migration_6),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -1002,6 +1012,9 @@ def make_snippet(title: str | None, summary: str | None, body: str | None,
     the match."""
     title, text = _mark(title, terms), _mark(" ".join(filter(None, (summary, body))), terms)
     pos = text.find(_OPEN)
+    sample = text[max(0, pos):max(0, pos) + 100]
+    if len(CJK.findall(sample)) > len(sample) // 3:
+        before, after = before // 2, after // 2  # a Chinese character takes two columns
     if pos < 0:
         head = text[:after].strip()
         snippet = (title + " — " if _OPEN in title else "") + head + \
