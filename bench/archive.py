@@ -27,27 +27,38 @@ from ipnews.store import SCHEMA_VERSION, Archive
 SEEN_AT = "2025-12-31T00:00:00+00:00"
 
 
-def cache_path(n: int, seed: int = corpus.DEFAULT_SEED) -> Path:
+def cache_path(n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True) -> Path:
     """Keyed by size, generator version, seed and ipnews schema: any change rebuilds."""
-    return CACHE / f"archive-{n}-g{corpus.GENERATOR_VERSION}-s{seed}-v{SCHEMA_VERSION}.db"
+    return CACHE / (f"archive-{n}-g{corpus.GENERATOR_VERSION}-s{seed}-v{SCHEMA_VERSION}"
+                    + ("" if pairs else "-nopairs") + ".db")
 
 
-def _rows(c: corpus.Corpus, n: int, counts: dict[str, int]) -> Iterator[tuple]:
+def _rows(c: corpus.Corpus, n: int, counts: dict[str, int], pairs: bool = True
+          ) -> Iterator[tuple]:
+    from ipnews.bigrams import index_text
+
     for i in range(n):
         a = c.make(i)
         for term, present in a.has_terms.items():
             counts[term] += present
         counts["chinese"] += any("，" in p for p in a.paragraphs)
+        counts["zh_articles"] += a.language == "zh"
+        text = f"{a.title} {a.summary} {a.body}"
+        for term in corpus.ZH_TERMS:
+            counts[term] += term in text
         body_hash = corpus.sha256_text(a.body)
         content_hash = corpus.sha256_text(f"{a.title}\n{a.summary}\n{a.body}")
         url = (f"https://www.shine.cn/news/nation/{a.published:%y%m%d}{i:07d}/"
-               if a.source == "shine" else f"http://www.ctplo.com/blog/synthetic-post-{i}")
+               if a.source == "shine" else f"http://www.ctplo.com/blog/synthetic-post-{i}"
+               if a.source == "ctplo" else f"https://example.gov.cn/{a.source}/{i}.html")
+        zh = (index_text(a.title), index_text(a.summary, a.body)) if pairs else ("", "")
         yield (a.source, url, a.title, a.published_at, json.dumps([a.author]), a.section,
-               a.summary, "en", a.body, body_hash, content_hash, SEEN_AT, SEEN_AT)
+               a.summary, a.language, a.body, body_hash, content_hash, SEEN_AT, SEEN_AT, *zh)
 
 
-def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED) -> dict:
-    """Write an archive of n synthetic articles to path; return what it took."""
+def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True) -> dict:
+    """Write an archive of n synthetic articles to path; return what it took. pairs=False
+    leaves the Chinese pairs columns empty: the size the Chinese index adds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
@@ -66,13 +77,13 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED) -> dict:
                                 "AND tbl_name = 'articles'").fetchall():
         conn.execute(f'DROP TRIGGER "{name}"')
     c = corpus.Corpus(seed)
-    counts = dict.fromkeys([*c.term_pools, "chinese"], 0)
+    counts = dict.fromkeys([*c.term_pools, "chinese", "zh_articles", *corpus.ZH_TERMS], 0)
     start = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO articles (source, url, title, published_at, authors, section, summary, "
-        "language, body, body_hash, content_hash, first_seen, last_seen) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(c, n, counts))
+        "language, body, body_hash, content_hash, first_seen, last_seen, zh_title, zh_text) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(c, n, counts, pairs))
     conn.execute("COMMIT")
     insert_s = time.perf_counter() - start
     start = time.perf_counter()
@@ -94,16 +105,17 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED) -> dict:
     return meta
 
 
-def ensure(n: int, seed: int = corpus.DEFAULT_SEED, log=print) -> tuple[Path, dict]:
+def ensure(n: int, seed: int = corpus.DEFAULT_SEED, log=print, pairs: bool = True
+           ) -> tuple[Path, dict]:
     """The cached archive of n articles, built first if missing. Returns (path, meta);
     meta["cached"] says whether this run built it."""
-    path = cache_path(n, seed)
+    path = cache_path(n, seed, pairs)
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         meta["cached"] = True
         return path, meta
     log(f"building a synthetic archive of {n:,} articles in {path} ...")
-    meta = build(path, n, seed)
+    meta = build(path, n, seed, pairs)
     meta["cached"] = False
     return path, meta

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
 # Bump when the output changes: cached archives are keyed by it.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_SEED = 20241116
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -37,8 +37,12 @@ VERY_COMMON_WORD = "said"
 VERY_COMMON_SHARE = 0.95
 PHRASE = "punitive damages"
 PHRASE_SHARE = 0.02
-CHINESE_SHARE = 0.10
+CHINESE_SHARE = 0.10  # English articles with a Chinese paragraph or two
 CTPLO_SHARE = 0.35
+# Articles written in Chinese (CNIPA, People's Daily), made of the clauses of the Chinese
+# fixture articles: real words, real character pairs, their real frequencies.
+ZH_ARTICLE_SHARE = 0.20
+ZH_TERMS = ("海关", "知识产权")  # a two- and a four-character term the benchmark searches
 
 
 
@@ -125,6 +129,7 @@ class Article:
     author: str
     section: str
     has_terms: dict[str, bool] = field(default_factory=dict)
+    language: str = "en"
 
     @cached_property
     def body(self) -> str:
@@ -159,6 +164,7 @@ class Corpus:
         self.tail = _tail_vocabulary(rng, set(self._content) | set(_FUNCTION))
         self.tail_weights = list(itertools.accumulate(_zipf_weights(len(self.tail))))
         # Sentences that carry one search term each ("said" only ever comes from a quote).
+        self.clauses = _chinese_clauses()
         self.term_pools = {
             VERY_COMMON_WORD: [self._quote(rng) for _ in range(_TERM_POOL_SIZE)],
             **{t: [self._sentence(rng, t) for _ in range(_TERM_POOL_SIZE)]
@@ -210,6 +216,8 @@ class Corpus:
     # -- articles --
     def make(self, i: int) -> Article:
         rng = random.Random(self.seed * 1_000_003 + i)
+        if rng.random() < ZH_ARTICLE_SHARE:
+            return self._chinese(i, rng)
         source = "ctplo" if rng.random() < CTPLO_SHARE else "shine"
         terms = {
             VERY_COMMON_WORD: rng.random() < VERY_COMMON_SHARE,
@@ -245,6 +253,37 @@ class Corpus:
             published=published, author=rng.choice(_PEOPLE),
             section=rng.choice(_SECTIONS[source]), has_terms=terms,
         )
+
+
+    def _chinese(self, i: int, rng: random.Random) -> Article:
+        def sentence(k: int) -> str:
+            return "，".join(rng.choice(self.clauses) for _ in range(k)) + "。"
+
+        paragraphs = [sentence(rng.randint(3, 8)) for _ in range(rng.randint(5, 12))]
+        published = START + timedelta(minutes=rng.randrange(SPAN_SECONDS // 60))
+        source = rng.choice(("cnipa", "people-ip"))
+        return Article(
+            index=i, source=source, title="".join(rng.choice(self.clauses) for _ in range(2)),
+            summary=sentence(1), paragraphs=paragraphs, published=published,
+            author=rng.choice(_PEOPLE), section="新闻", language="zh",
+            has_terms=dict.fromkeys((VERY_COMMON_WORD, COMMON_WORD, PHRASE, RARE_WORD), False))
+
+
+def _chinese_clauses() -> list[str]:
+    """The clauses (between punctuation marks) of the Chinese fixture articles' text."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "fixtures"
+    clauses: list[str] = []
+    for name in ("cnipa", "people-ip", "ipcourt"):
+        for golden in sorted((root / name / "expected").glob("*.json")):
+            e = json.loads(golden.read_text("utf-8"))["expected"]
+            text = f"{e['title']}。{e['body']}"
+            clauses += [c for c in re.split(r"[，。；：、！？“”‘’（）《》\s]+", text)
+                        if 2 <= len(c) <= 40]
+    return sorted(set(clauses))
 
 
 def _tail_vocabulary(rng: random.Random, taken: set[str]) -> list[str]:
