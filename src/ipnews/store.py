@@ -1139,7 +1139,7 @@ RANKED = 20_000
 _PAIRS_PART = re.compile(r'\{zh_title zh_text\} : "[^"]*"')
 # A phrase (a Chinese term of three characters or more is the phrase of its pairs) costs
 # several times more to rank per match, position lists merged: a smaller window.
-RANKED_PHRASE = 5_000
+RANKED_PHRASE = 2_000
 _PHRASE = re.compile(r'"[^"]* [^"]*"')
 
 
