@@ -350,3 +350,26 @@ def test_runs_fields_are_checked_on_an_empty_archive(tmp_path, ipnews):
     Archive.open(tmp_path / "a.db").close()
     assert ipnews("runs", "--fields", "bogus", "--db", str(tmp_path / "a.db")).code == 2
     assert ipnews("runs", "--json", "--db", str(tmp_path / "a.db")).out == "[]\n"
+
+
+@pytest.mark.parametrize("env", [{}, {"XDG_CONFIG_HOME": "/tmp/cfg", "XDG_DATA_HOME": "/tmp/data"},
+                                 {"XDG_CONFIG_HOME": " ", "XDG_DATA_HOME": ""}])
+def test_default_paths_are_platformdirs_own_without_importing_it(monkeypatch, env):
+    """On Linux the default config and archive paths are computed without platformdirs
+    (its import cost `ipnews search` 8 ms); they must be exactly what it would give."""
+    import sys
+    from pathlib import Path
+
+    from platformdirs import user_config_dir, user_data_dir
+
+    from ipnews.config import default_config_path, default_db_path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the shortcut is Linux's")
+    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert default_config_path() == Path(user_config_dir("ipnews", appauthor=False)) / \
+        "config.toml"
+    assert default_db_path() == Path(user_data_dir("ipnews", appauthor=False)) / "ipnews.db"

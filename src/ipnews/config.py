@@ -37,13 +37,24 @@ MAXIMUM = {"delay": 86_400, "timeout": 86_400, "deadline": 86_400, "backoff": 86
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; refuse to parse a megabyte
 
 
+def _xdg(variable: str, default: str) -> Path:
+    """The XDG base directory platformdirs gives on Linux, without importing it: every
+    command looks for its config file, and the import cost `ipnews search` 8 ms."""
+    value = os.environ.get(variable, "").strip()
+    return Path(os.path.expanduser(value or default)) / "ipnews"
+
+
 def default_config_path() -> Path:
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_CONFIG_HOME", "~/.config") / "config.toml"
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("ipnews", appauthor=False)) / "config.toml"
 
 
 def default_db_path() -> Path:
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_DATA_HOME", "~/.local/share") / "ipnews.db"
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("ipnews", appauthor=False)) / "ipnews.db"
