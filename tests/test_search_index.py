@@ -120,6 +120,26 @@ def test_chinese_results_are_ranked_and_their_snippets_show_the_match(archive):
     assert "**市场监管**" in title_only[0]["snippet"]  # a title match is shown, highlighted
 
 
+def v4_archive(db: Path, monkeypatch: pytest.MonkeyPatch,
+               stories: list[tuple[str, str]]) -> None:
+    """An archive at schema v4 (the main of issue 10) holding stories as its code stored
+    them: no pairs columns, no topics, the old index."""
+    from ipnews import store
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
+        m.setattr(store, "SCHEMA_VERSION", 4)
+        Archive.open(db).close()
+    with sqlite3.connect(db) as conn:
+        for n, (title, body) in enumerate(stories, 1):
+            a = story(n, title, body)
+            conn.execute("INSERT INTO articles (source, url, title, body, body_hash, "
+                         "content_hash, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (a.source, a.url, a.title, a.body, a.body_hash, a.content_hash, "x",
+                          "x"))
+    conn.close()
+
+
 def test_an_archive_of_schema_v4_is_rebuilt_in_place_and_searched_meanwhile(
         tmp_path, monkeypatch):
     """The index of an archive made before this change (v4) cannot find plurals or rank
@@ -128,21 +148,9 @@ def test_an_archive_of_schema_v4_is_rebuilt_in_place_and_searched_meanwhile(
     from ipnews import store
 
     db = tmp_path / "old.db"
-    with monkeypatch.context() as m:
-        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
-        m.setattr(store, "SCHEMA_VERSION", 4)
-        old = Archive.open(db)
-        # As the v4 code stored them: no pairs columns yet.
-        for n, (title, body) in enumerate([
-                ("Customs seize counterfeits", "Fake goods seized by customs. " * 20),
-                ("海关查获侵权商品", "海关在口岸查获侵权运动鞋。" * 20)], 1):
-            a = story(n, title, body)
-            old.conn.execute(
-                "INSERT INTO articles (source, url, title, body, body_hash, content_hash, "
-                "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (a.source, a.url, a.title, a.body, a.body_hash, a.content_hash, "x", "x"))
-        old.conn.commit()
-        old.close()
+    v4_archive(db, monkeypatch, [
+        ("Customs seize counterfeits", "Fake goods seized by customs. " * 20),
+        ("海关查获侵权商品", "海关在口岸查获侵权运动鞋。" * 20)])
     reader = open_reader(db)
     assert [r["title"] for r in search(reader, "查获")] == ["海关查获侵权商品"]
     assert search(reader, "counterfeit") == []  # the v4 index has no word forms
@@ -163,21 +171,12 @@ def test_a_migration_interrupted_leaves_the_old_archive_whole(tmp_path, monkeypa
     from ipnews import store
 
     db = tmp_path / "old.db"
-    with monkeypatch.context() as m:
-        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
-        m.setattr(store, "SCHEMA_VERSION", 4)
-        Archive.open(db).close()
+    v4_archive(db, monkeypatch, [("Customs", "Customs text. " * 20)])
 
     def interrupted(done: int, total: int) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(store, "migration_progress", interrupted)
-    with sqlite3.connect(db) as conn:
-        a = story(1, "Customs", "Customs text. " * 20)
-        conn.execute("INSERT INTO articles (source, url, title, body, body_hash, content_hash,"
-                     " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (a.source, a.url, a.title, a.body, a.body_hash, a.content_hash, "x", "x"))
-    conn.close()
     with pytest.raises(KeyboardInterrupt):
         Archive.open(db)
     conn = sqlite3.connect(db)
@@ -247,21 +246,9 @@ def test_no_results_says_so_on_a_terminal_and_nothing_in_a_pipe(archive, ipnews)
 
 def test_the_migration_shows_its_progress_on_a_terminal(tmp_path, monkeypatch):
     from conftest import child_env
-    from ipnews import store
 
     db = tmp_path / "old.db"
-    with monkeypatch.context() as m:
-        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
-        m.setattr(store, "SCHEMA_VERSION", 4)
-        Archive.open(db).close()
-    with sqlite3.connect(db) as conn:
-        for n in (1, 2):
-            a = story(n, f"Customs {n}", "Customs text. " * 20)
-            conn.execute("INSERT INTO articles (source, url, title, body, body_hash, "
-                         "content_hash, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (a.source, a.url, a.title, a.body, a.body_hash, a.content_hash, "x",
-                          "x"))
-    conn.close()
+    v4_archive(db, monkeypatch, [(f"Customs {n}", "Customs text. " * 20) for n in (1, 2)])
     _out, err = _on_a_terminal(["reextract", "--db", str(db)], child_env())
     assert "upgrading the archive: search index, 2 of 2 articles" in err, err
     assert "Traceback" not in err
