@@ -42,11 +42,6 @@ DEFAULT_STALE_DAYS = 30.0  # what `ipnews fetch` calls stale by default ([fetch]
 # child builds a source by name, and the proposal's own name may be a built-in one's
 # ("shine" from www.shine.cn), whose parser would then be used instead.
 _PROBE_SOURCE = "ipnews-probe"
-# What gives a site of the JCMS CMS away: its content markers and data proxy, its URLs.
-_JCMS_MARKS = re.compile(r"zjeg_rss\.content|/module/web/jpage/dataproxy\.jsp", re.I)
-_JCMS_PATHS = re.compile(
-    r"/col/col(\d{1,12})/|/art/\d{4}/\d{1,2}/\d{1,2}/art_(\d{1,12})_\d+\.html$")
-_JCMS_ARTICLE = re.compile(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_(\d{1,12})_\d{1,12}\.html")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 # Containers that hold an article's text on many sites, tried as `body` only when the
 # generic extractor refused a sample: the declared source reads them before trafilatura.
@@ -184,20 +179,12 @@ class _Probe:
         by its columns, which the adapter reads better than any listing guess. The column
         is the one the URL names (a column page or an article), else the columns of the
         article links on the page, most linked first."""
-        from collections import Counter
-
         from ipnews.decoding import decode_html
         from ipnews.sources.declared import declared_class
+        from ipnews.sources.jcms import columns_of
 
-        text = decode_html(page.body, page.content_type).text
-        path = urlsplit(page.final_url).path
-        if not (_JCMS_MARKS.search(text[:1_000_000]) or _JCMS_PATHS.search(path)):
-            return None
-        if m := _JCMS_PATHS.search(path):
-            columns = [m.group(1) or m.group(2)]
-        else:
-            counts = Counter(_JCMS_ARTICLE.findall(text[:1_000_000]))
-            columns = [c for c, _ in counts.most_common(3)]
+        columns = columns_of(decode_html(page.body, page.content_type).text,
+                             urlsplit(page.final_url).path)
         if not columns:
             return None
         table: dict[str, Any] = {"cms": "jcms", "home": self.origin, "columns": columns}

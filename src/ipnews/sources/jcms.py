@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from ipnews.article import Article
 
 _BEGIN = re.compile(r"<!--\s*zjeg_rss\.content\.begin\s*-->", re.I)
+# What gives a site of the CMS away: its content markers or its data proxy in a page, its
+# URLs (a column page, an article, whose name holds its column).
+_MARKS = re.compile(r"zjeg_rss\.content|/module/web/jpage/dataproxy\.jsp", re.I)
+_ARTICLE = r"/art/\d{4}/\d{1,2}/\d{1,2}/art_(\d{1,9})_\d{1,12}\.html"
+_COLUMN_PATH = re.compile(rf"/col/col(\d{{1,12}})/|{_ARTICLE}$")
+_ARTICLE_LINK = re.compile(_ARTICLE)
 _END = re.compile(r"<!--\s*zjeg_rss\.content\.end\s*-->", re.I)
 _TOTAL_PAGES = re.compile(r"<totalpage>\s*(\d{1,6})\s*</totalpage>", re.I)
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
@@ -37,7 +43,7 @@ MAX_RECORDS = 2_000  # a column page's datastore holds a few hundred at most
 class JcmsSource(Source):
     """A site of the JCMS CMS: a source that sets home, hosts and its default columns."""
 
-    article_path = re.compile(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d{1,9}_\d{1,12}\.html")
+    article_path = re.compile(_ARTICLE)
     # The parameters of the CMS's own pagination; anything else is a session or a tracker.
     keep_query = frozenset({"uid", "pageNum", "page", "webid", "path", "columnid", "unitid",
                             "webname", "permissiontype", "appid"})
@@ -145,6 +151,21 @@ def _info_text(html: str) -> str:
         return ""
     head = parse_html(html[max(0, begin.start() - 3000):begin.start()], cleaned=True)
     return "\n".join(b.text for b in blocks(head.body)[-6:])
+
+
+def columns_of(html: str, path: str) -> list[str]:
+    """The columns to read on a site of this CMS, given one of its pages: the column its
+    path names (a column page or an article), else those its article links name most;
+    none when the page is not of this CMS."""
+    from collections import Counter
+
+    head = html[:1_000_000]
+    named = _COLUMN_PATH.search(path)
+    if not (named or _MARKS.search(head)):
+        return []
+    if named:
+        return [named.group(1) or named.group(2)]
+    return [c for c, _ in Counter(_ARTICLE_LINK.findall(head)).most_common(3)]
 
 
 def _records(html: str) -> list[str]:
