@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 
-# Han (with extensions A and the compatibility block), kana and hangul: scripts written
-# without spaces between words.
-CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+from ipnews.article import CJK
+
+# A run of the scripts written without spaces between words (Han, kana, hangul).
+CJK_RUN = re.compile(CJK.pattern + "+")
 
 
 def pairs(run: str) -> list[str]:

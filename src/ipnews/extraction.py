@@ -308,9 +308,9 @@ def _drop_tail(paragraphs: list[str]) -> list[str]:
 
 # A line that is only a credit: the wire or the editor, bracketed or not ("来源：中国知识产权报",
 # "（责任编辑：赵敏）", "(责编：牛镛、岳弘彬)", "Editor: Li Hua"). Metadata, not text.
-CREDIT_ONLY = re.compile(
-    r"^[（(【\[]?\s?(?:来源|稿源|责任编辑|责编|编辑|source|editors?)\s?[:：]\s?"
-    r"([^\n]{1,60}?)\s?[)）】\]]?$", re.I)
+CREDIT_LABEL = re.compile(
+    r"^[（(【\[]?\s?(?:来源|稿源|责任编辑|责编|编辑|source|editors?)\s?[:：]\s?", re.I)
+CREDIT_ONLY = re.compile(CREDIT_LABEL.pattern + r"([^\n]{1,60}?)\s?[)）】\]]?$", re.I)
 _EDITOR_LABEL = re.compile(r"^[（(【\[]?\s?(?:责任编辑|责编|编辑|editor)", re.I)
 
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from ipnews import __version__
 from ipnews.article import CJK, Article, clean_line, utcnow
-from ipnews.bigrams import index_text
+from ipnews.bigrams import CJK_RUN, index_text
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
@@ -814,7 +814,6 @@ class Archive:
 
 
 # --- reading ----------------------------------------------------------------------------
-_CJK_RUN = re.compile(CJK.pattern + "+")
 _QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
@@ -910,13 +909,13 @@ def _render(term: str, prefix: bool, pairs: bool) -> tuple[str, list[str], list[
 
     parts: list[str] = []
     like: list[str] = []
-    runs = _CJK_RUN.findall(term)
+    runs = CJK_RUN.findall(term)
     for run in runs:
         if pairs and len(run) > 1:
             parts.append("{" + " ".join(ZH_COLUMNS) + "} : " + phrase(run))
         else:
             like.append(run)
-    rest = _CJK_RUN.sub(" ", term).replace('"', " ")
+    rest = CJK_RUN.sub(" ", term).replace('"', " ")
     if re.search(r"\w", rest):
         parts.append('"' + " ".join(rest.split()) + '"' + ("*" if prefix else ""))
     fts = parts[0] if len(parts) == 1 else ("(" + " ".join(parts) + ")" if parts else "")

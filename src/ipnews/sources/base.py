@@ -214,13 +214,9 @@ class Source:
             # Known already, unless as a picture's link (no text): the headline's is better.
             if (href in items and items[href].title) or not self.is_article_url(href):
                 continue
-            box, depth, in_hidden = link, 0, False
-            node = link
-            while node is not None and not in_hidden:
-                in_hidden = node.mem_id in hidden
-                node = node.parent
-            if in_hidden:
+            if hidden and _inside(link, hidden):
                 continue
+            box, depth = link, 0
             while box.parent is not None and depth < 3 and box.tag not in _ITEM_TAGS:
                 box, depth = box.parent, depth + 1
             text = clean_line(link.text(separator=" "))
@@ -366,6 +362,16 @@ class Source:
         passed along so that it is not parsed twice."""
         return article
 
+def _inside(node: LexborNode, ids: set[int]) -> bool:
+    """Whether node or one of its ancestors is one of the elements ids names."""
+    current: LexborNode | None = node
+    while current is not None:
+        if current.mem_id in ids:
+            return True
+        current = current.parent
+    return False
+
+
 _ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "p"})
 _NEXT_TEXT = re.compile(r"^(?:下一页|下页|后页|next|next page|older posts|older entries|›|»|>)$",
                         re.I)
@@ -404,16 +410,14 @@ def far_from_url_date(published: str, url: str, days: int = 3) -> bool:
         return True
 
 
-_CREDIT_LABEL = re.compile(
-    r"^[（(【\[]?\s?(?:来源|稿源|责任编辑|责编|编辑|source|editors?)\s?[:：]\s?", re.I)
-
-
 def _credit(value: str | None) -> str | None:
     """A credit as a place gives it, without its label or brackets ("来源：新华社" ->
     "新华社", "(责编：牛镛、岳弘彬)" -> "牛镛、岳弘彬")."""
+    from ipnews.extraction import CREDIT_LABEL
+
     if not value:
         return None
-    return _CREDIT_LABEL.sub("", value).rstrip(")）】]").strip() or None
+    return CREDIT_LABEL.sub("", value).rstrip(")）】]").strip() or None
 
 
 def _text(node: LexborNode) -> str | None:
