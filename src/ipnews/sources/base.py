@@ -106,6 +106,9 @@ class Source:
     # Listing pages lead on by the link whose text says "next" (下一页, Next, »), where
     # no class marks it (cards.next, when set, wins).
     next_by_text: ClassVar[bool] = False
+    # A site read by sections: where a section's first listing page is ("{}/" for
+    # <home>/<section>/), the sections being the option `sections`.
+    section_page: ClassVar[str | None] = None
     # Media types a listing document may have besides HTML (a CMS's XML, a JSON list).
     listing_types: ClassVar[tuple[str, ...]] = ()
 
@@ -164,7 +167,11 @@ class Source:
                 + [("sitemap", self._absolute(u)) for u in self.sitemaps])
 
     def listing_urls(self) -> list[str]:
-        """Canonical URLs of the first listing page of each part of the site we read."""
+        """Canonical URLs of the first listing page of each part of the site we read: the
+        sections the user chose ([sources.NAME] sections), where the source has them."""
+        if self.section_page is not None:
+            return [f"{self.home}/{self.section_page.format(s.strip('/'))}"
+                    for s in self.settings["sections"]]
         return [self.canonical(u) for u in self.listings]
 
     def _absolute(self, url: str) -> str:

@@ -35,6 +35,7 @@ class ChinaDaily(Source):
     article_path = re.compile(r"/a/\d{6}/\d{2}/WS[0-9a-f]{24}\.html")
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["china", "business"]}
+    section_page = "{}/"
     cards = Cards(card="div.tw3_01_2", link=("h4 a[href]", "a[href]"), title=("h4",),
                   published=("b",), date_formats=_DATE_FORMATS)
     next_by_text = True
@@ -45,8 +46,6 @@ class ChinaDaily(Source):
         no_generic=frozenset({"summary", "tags", "editor", "authors", "section"}),
     )
 
-    def listing_urls(self) -> list[str]:
-        return [f"{self.home}/{s.strip('/')}/" for s in self.settings["sections"]]
 
     def more_pages(self, tree: LexborHTMLParser, url: str) -> list[str]:
         # A long story goes on at <id>_2.html, _3.html...: the pager inside the story.

@@ -37,6 +37,7 @@ class GlobalTimes(Source):
     article_path = re.compile(r"/page/\d{6}/\d{1,10}\.shtml|/content/\d{1,10}\.shtml")
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["china", "business"]}
+    section_page = "{}/index.html"
     cards = Cards(card="div.list_info", link=("a.new_title_ms[href]", "a[href]"),
                   title=("a.new_title_ms",), published=(".source_time",),
                   date_formats=("%Y/%m/%d %H:%M:%S",))
@@ -48,8 +49,6 @@ class GlobalTimes(Source):
         no_generic=frozenset({"summary", "tags", "editor", "authors", "wire_source"}),
     )
 
-    def listing_urls(self) -> list[str]:
-        return [f"{self.home}/{s.strip('/')}/index.html" for s in self.settings["sections"]]
 
     def parse_date(self, value: str | None, formats: tuple[str, ...] = ()) -> str | None:
         # "By Global Times | 2026/11/20 21:48:40" on a card: the date is after the bar.

@@ -36,6 +36,7 @@ class Shine(Source):
     keep_query = frozenset({"pi", "lan", "sid"})  # /model.aspx pagination beyond page 30
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["news/nation", "news/metro", "biz"]}
+    section_page = "{}/"
     cards = Cards(card="div.story[data-id]", link=(".list-story a[href]", "a[href]"),
                   title=("h2",), published=("span.story-info-date[data-date]@data-date",),
                   date_formats=_DATE_FORMATS, section=(".category",), summary=(".summary",))
@@ -52,10 +53,6 @@ class Shine(Source):
         if "?" in url and urlsplit(url).path != "/model.aspx":
             url = url.split("?", 1)[0]
         return url
-
-    def listing_urls(self) -> list[str]:
-        # The sections read are the user's choice ([sources.shine] sections).
-        return [f"{self.home}/{s.strip('/')}/" for s in self.settings["sections"]]
 
     def next_listing(self, tree: LexborHTMLParser, html: str, url: str, count: int
                      ) -> str | None:

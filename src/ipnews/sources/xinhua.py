@@ -37,6 +37,7 @@ class Xinhua(Source):
     article_path = re.compile(r"/\d{8}/[0-9a-f]{32}/c\.html")
     ip_only = True
     options: ClassVar[dict[str, Any]] = {"sections": ["china", "business"]}
+    section_page = "{}/index.htm"
     fields = Fields(
         title=(".head-line h1 .title", ".head-line h1", "h1"), editor=(".editor",),
         wire_source=("div.source", "meta:source"), body=("#detailContent", "#detail"),
@@ -45,8 +46,6 @@ class Xinhua(Source):
         no_generic=frozenset({"summary", "tags", "authors", "section", "published"}),
     )
 
-    def listing_urls(self) -> list[str]:
-        return [f"{self.home}/{s.strip('/')}/index.htm" for s in self.settings["sections"]]
 
     listing_types = ("application/json", "text/json", "application/javascript",
                      "text/javascript")
