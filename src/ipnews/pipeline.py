@@ -20,7 +20,7 @@ from ipnews.decoding import DECODER_VERSION
 from ipnews.errors import ExtractError, FetchError, Interrupted, StorageError
 from ipnews.extraction import check_quality
 from ipnews.health import ALARMS, OK, Metrics, judge
-from ipnews.relevance import is_ip_related
+from ipnews.relevance import is_ip_related, story_texts
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import PERMANENT, Archive, Capture
 from ipnews.worker import Extractor, InProcess, Job
@@ -451,8 +451,7 @@ class Fetcher:
             if article.more_pages:
                 article, extra = self._more_pages(source, article)
                 if source.ip_only:
-                    ip_related = is_ip_related(article.title, article.summary or "",
-                                               " ".join(article.tags), article.body)
+                    ip_related = is_ip_related(*story_texts(article))
             _merge_listing(article, item)
             _count(report.metrics, article)
             if extracted.replacements > REPLACEMENT_FLAG_THRESHOLD:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ipnews.article import Article
 
 ENGLISH_TERMS: tuple[str, ...] = (
     r"trademarks?", r"trade marks?", r"trademarked", r"patent(?:s|ed|ing|ee|ees)?",
@@ -45,6 +49,12 @@ def ip_terms(text: str) -> list[str]:
     for match in _PATTERN.finditer(text):
         found.setdefault(match.group(0).lower(), None)
     return list(found)
+
+
+def story_texts(article: Article) -> tuple[str, ...]:
+    """What a story is judged by: its headline, standfirst, tags and text (never the
+    page around them, whose footer says "Copyright")."""
+    return (article.title, article.summary or "", " ".join(article.tags), article.body)
 
 
 def is_ip_related(*texts: str) -> bool:

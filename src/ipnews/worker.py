@@ -71,7 +71,7 @@ class Job:
         """Decode and extract the page; the same code runs in the child and in-process."""
         from ipnews.decoding import decode_html
         from ipnews.extraction import check_quality, check_size, generic_extract, parse_html
-        from ipnews.relevance import ip_terms, is_ip_related
+        from ipnews.relevance import ip_terms, is_ip_related, story_texts
 
         check_size(self.body)
         decoded = decode_html(self.body, self.content_type)
@@ -95,12 +95,10 @@ class Job:
                 except ExtractError as exc:
                     refusal = (exc.kind, str(exc))
                 if source.ip_only:
-                    terms = ip_terms(" ".join((article.title, article.summary or "",
-                                               " ".join(article.tags), article.body)))
+                    terms = ip_terms(" ".join(story_texts(article)))
         ip_related = None
         if self.ip_only:
-            ip_related = is_ip_related(article.title, article.summary or "",
-                                       " ".join(article.tags), article.body)
+            ip_related = is_ip_related(*story_texts(article))
         zbody = zlib.compress(self.body, 6) if self.keep_raw else None
         return Extracted(article, decoded.encoding, decoded.replacements, zbody, ip_related,
                          refusal, terms)
