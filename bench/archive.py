@@ -29,7 +29,8 @@ SEEN_AT = "2025-12-31T00:00:00+00:00"
 
 def cache_path(n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True) -> Path:
     """Keyed by size, generator version, seed and ipnews schema: any change rebuilds."""
-    return CACHE / (f"archive-{n}-g{corpus.GENERATOR_VERSION}-s{seed}-v{SCHEMA_VERSION}"
+    return CACHE / (f"archive-{n}-g{corpus.GENERATOR_VERSION}-zh{corpus.ZH_ARTICLE_SHARE:g}"
+                    f"-s{seed}-v{SCHEMA_VERSION}"
                     + ("" if pairs else "-nopairs") + ".db")
 
 
@@ -76,7 +77,7 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                 "AND tbl_name = 'articles'").fetchall():
         conn.execute(f'DROP TRIGGER "{name}"')
-    c = corpus.Corpus(seed)
+    c = corpus.Corpus(seed, zh_share=corpus.ZH_ARTICLE_SHARE)
     counts = dict.fromkeys([*c.term_pools, "chinese", "zh_articles", *corpus.ZH_TERMS], 0)
     start = time.perf_counter()
     conn.execute("BEGIN")
@@ -97,6 +98,7 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     conn.close()
     os.replace(tmp, path)
     meta = {"n": n, "seed": seed, "generator": corpus.GENERATOR_VERSION,
+            "zh_share": corpus.ZH_ARTICLE_SHARE,
             "insert_s": round(insert_s, 2), "index_s": round(index_s, 2),
             "text_bytes": text_bytes, "file_bytes": path.stat().st_size,
             "doc_counts": counts, "sqlite": sqlite3.sqlite_version,

@@ -167,9 +167,11 @@ def serve(sites: list[Site]) -> list[Host]:
 
 
 def write_config(path: Path, hosts: list[Host], delay: float) -> Path:
-    lines = ["[fetch]", f"delay = {delay:g}", "",
-             # The built-in sources are on by default and would go to the internet.
-             "[sources.shine]", "enabled = false", "", "[sources.ctplo]", "enabled = false"]
+    from ipnews.sources import source_names
+
+    lines = ["[fetch]", f"delay = {delay:g}"]
+    for name in source_names():  # on by default, they would go to the internet
+        lines += ["", f"[sources.{name}]", "enabled = false"]
     for host in hosts:
         lines += ["", f"[sources.{host.site.name}]", f'listing = "{host.site.home}/news/"',
                   f'base_url = "{host.url}"']
