@@ -212,18 +212,18 @@ def test_a_site_with_nothing_usable_is_one_usage_error_naming_what_was_tried(ser
                                              ("cmslisting", "/col/col53/index.html")])
 def test_the_stanza_loads_back_as_a_declared_source(serve, site, start):
     """What `sources add` writes must load: TOML that parses, a table declared_class takes."""
-    from ipnews.config import tomllib
+    from ipnews.config import parse_toml
     from ipnews.probe import stanza
     from ipnews.sources.declared import declared_class
 
     proposal = run_probe(serve(site), start, name="added")
     text = stanza(proposal)
     assert text.startswith("[sources.added]\n")
-    assert tomllib.loads(text) == {"sources": {"added": proposal.table}}
+    assert parse_toml(text) == {"sources": {"added": proposal.table}}
     comments = [line for line in text.splitlines() if line.startswith("#")]
     assert len(comments) == len(proposal.samples) == 3
     assert all(line.startswith("# sample 2026-11-") for line in comments)
-    table = tomllib.loads(text)["sources"]["added"]
+    table = parse_toml(text)["sources"]["added"]
     source = declared_class("added", table)(declaration=table)
     first = (table.get("feed") or table.get("sitemap") or table.get("listing")
              or f"{table['home']}/col/col{table['columns'][0]}/index.html")
@@ -232,7 +232,7 @@ def test_the_stanza_loads_back_as_a_declared_source(serve, site, start):
 
 
 def test_the_stanza_escapes_what_a_site_puts_in_its_title():
-    from ipnews.config import tomllib
+    from ipnews.config import parse_toml
     from ipnews.probe import Proposal, stanza
 
     title = 'The "IP" blog \\ 知识产权\n\t\x7f\x01 end'
@@ -245,7 +245,7 @@ def test_the_stanza_escapes_what_a_site_puts_in_its_title():
          "body_chars": None, "extraction": None, "error": "no_article: too little text"},
     ], [])
     text = stanza(proposal)
-    assert tomllib.loads(text)["sources"]["x"] == proposal.table
+    assert parse_toml(text)["sources"]["x"] == proposal.table
     assert text.splitlines()[-2:] == [
         "# sample undated: two lines[2J (1,200 characters, trafilatura) https://a.example/1",
         "# sample failed: https://a.example/2: no_article: too little text"]

@@ -12,12 +12,10 @@ LIKE scan at 30k articles; the trigram tokenizer misses two-character terms.)
 
 from __future__ import annotations
 
-import re
-
-from ipnews.article import CJK
+from ipnews.article import CJK, LazyPattern
 
 # A run of the scripts written without spaces between words (Han, kana, hangul).
-CJK_RUN = re.compile(CJK.pattern + "+")
+CJK_RUN = LazyPattern(CJK.pattern + "+")
 
 
 def pairs(run: str) -> list[str]:

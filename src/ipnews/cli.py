@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 import re
 import signal
@@ -72,28 +71,18 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _setup(config_option: str | None, db_option: str | None, verbose: int = 0,
-           quiet: bool = False, strict: bool = True) -> tuple[Any, Path]:
+           quiet: bool = False, strict: bool = True, logs: bool = True) -> tuple[Any, Path]:
+    """The config and the archive's path; logging to stderr for commands whose library
+    code logs (logs=False: `ipnews search` starts without importing logging)."""
     from ipnews.config import load_config, resolve_db
 
-    level = logging.DEBUG if _DEBUG else (logging.ERROR if quiet else
-                                           logging.INFO if verbose else logging.WARNING)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_SafeFormatter("%(message)s"))
-    root = logging.getLogger("ipnews")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    if logs or _DEBUG:
+        from ipnews.logs import configure
+
+        configure("debug" if _DEBUG else "error" if quiet else "info" if verbose
+                  else "warning")
     config = load_config(config_option, strict=strict)
     return config, resolve_db(db_option, config)
-
-
-class _SafeFormatter(logging.Formatter):
-    """Log lines quote servers and pages (URLs, headers, titles): no control character
-    from them may reach the terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from ipnews.formats import safe
-
-        return safe(super().format(record), one_line=True)
 
 
 def _say(message: str) -> None:
@@ -393,9 +382,9 @@ def _client_settings(config: Any, sources: list[Any], delay: float | None,
 
 
 def _progress_printer() -> Callable[[str], None]:
-    import shutil
+    from ipnews.formats import terminal_columns
 
-    width = shutil.get_terminal_size((80, 20)).columns - 1
+    width = terminal_columns(80) - 1
 
     def show(message: str) -> None:
         from ipnews.formats import safe
@@ -499,7 +488,7 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     """
     from ipnews.store import search as run_search
 
-    config, db = _setup(config_option, db_option, strict=False)
+    config, db = _setup(config_option, db_option, strict=False, logs=False)
     wanted = _fields(fields, SEARCH_FIELDS)
     source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
@@ -792,7 +781,7 @@ def _show_samples(samples: list[dict[str, Any]]) -> None:
 def _append_to_config(path: Path, text: str) -> None:
     """Append a table to the config file, atomically: never through a symbolic link, and
     only if the whole file still parses."""
-    from ipnews.config import MAX_CONFIG_BYTES, tomllib
+    from ipnews.config import MAX_CONFIG_BYTES, parse_toml
     from ipnews.files import open_regular, write_atomic
 
     old = b""
@@ -803,8 +792,8 @@ def _append_to_config(path: Path, text: str) -> None:
         old += b"\n"
     new = old + (b"\n" if old.strip() else b"") + text.encode("utf-8")
     try:
-        tomllib.loads(new.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        parse_toml(new.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and TOMLDecodeError too
         raise UsageError(f"cannot add the source to {path}: the file would not be valid "
                          f"TOML ({exc})") from None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1077,6 +1066,8 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_USAGE
     except IpnewsError as exc:
         if _DEBUG:
+            import logging
+
             logging.getLogger("ipnews").exception("error")
         _say(f"ipnews: {exc}")
         code = exc.exit_code

@@ -16,10 +16,16 @@ from typing import Any
 
 from ipnews.errors import UsageError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """TOML text as a dict; ValueError if it is not valid TOML. The parser is imported
+    here, not at start: most runs have no config file, and `ipnews search` starts faster."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib.loads(text)  # TOMLDecodeError is a ValueError
+
 
 FETCH_KEYS = {"delay": float, "timeout": float, "deadline": float, "max_bytes": int,
               "attempts": int, "backoff": float, "max_retry_after": float, "obey_robots": bool,
@@ -101,8 +107,8 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = True)
             raw = f.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
             raise UsageError(f"config file too large: {cfg_path} (over 1 MiB)")
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = parse_toml(raw.decode("utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and TOMLDecodeError too
         raise UsageError(f"cannot read config {cfg_path}: {exc}") from exc
     except RecursionError:
         # tomllib recurses once per nesting level: 5,000 nested arrays exhaust the stack.

@@ -909,13 +909,13 @@ def _render(term: str, prefix: bool, pairs: bool) -> tuple[str, list[str], list[
 
     parts: list[str] = []
     like: list[str] = []
-    runs = CJK_RUN.findall(term)
+    runs = [] if term.isascii() else CJK_RUN.findall(term)
     for run in runs:
         if pairs and len(run) > 1:
             parts.append("{" + " ".join(ZH_COLUMNS) + "} : " + phrase(run))
         else:
             like.append(run)
-    rest = CJK_RUN.sub(" ", term).replace('"', " ")
+    rest = (CJK_RUN.sub(" ", term) if runs else term).replace('"', " ")
     if re.search(r"\w", rest):
         parts.append('"' + " ".join(rest.split()) + '"' + ("*" if prefix else ""))
     fts = parts[0] if len(parts) == 1 else ("(" + " ".join(parts) + ")" if parts else "")
@@ -1012,7 +1012,7 @@ def make_snippet(title: str | None, summary: str | None, body: str | None,
     title, text = _mark(title, terms), _mark(" ".join(filter(None, (summary, body))), terms)
     pos = text.find(_OPEN)
     sample = text[max(0, pos):max(0, pos) + 100]
-    if len(CJK.findall(sample)) > len(sample) // 3:
+    if not sample.isascii() and len(CJK.findall(sample)) > len(sample) // 3:
         before, after = before // 2, after // 2  # a Chinese character takes two columns
     if pos < 0:
         head = text[:after].strip()
