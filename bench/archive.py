@@ -22,16 +22,17 @@ from pathlib import Path
 import corpus
 from measure import CACHE
 
-from ipnews.store import SCHEMA_VERSION, Archive
+from ipnews.store import SCHEMA_VERSION, TOKENIZE, Archive
 
 SEEN_AT = "2025-12-31T00:00:00+00:00"
 
 
-def cache_path(n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True) -> Path:
+def cache_path(n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True,
+               stem: bool = True) -> Path:
     """Keyed by size, generator version, seed and ipnews schema: any change rebuilds."""
     return CACHE / (f"archive-{n}-g{corpus.GENERATOR_VERSION}-zh{corpus.ZH_ARTICLE_SHARE:g}"
                     f"-s{seed}-v{SCHEMA_VERSION}"
-                    + ("" if pairs else "-nopairs") + ".db")
+                    + ("" if pairs else "-nopairs") + ("" if stem else "-nostem") + ".db")
 
 
 def _rows(c: corpus.Corpus, n: int, counts: dict[str, int], pairs: bool = True
@@ -57,9 +58,12 @@ def _rows(c: corpus.Corpus, n: int, counts: dict[str, int], pairs: bool = True
                a.summary, a.language, a.body, body_hash, content_hash, SEEN_AT, SEEN_AT, *zh)
 
 
-def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True) -> dict:
+def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True,
+          stem: bool = True) -> dict:
     """Write an archive of n synthetic articles to path; return what it took. pairs=False
-    leaves the Chinese pairs columns empty: the size the Chinese index adds."""
+    leaves the Chinese pairs columns empty: the size the Chinese index adds. stem=False
+    indexes without the porter stemmer (unicode61 alone, as before schema v5): what
+    stemming costs a query, everything else equal."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
@@ -77,6 +81,12 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                 "AND tbl_name = 'articles'").fetchall():
         conn.execute(f'DROP TRIGGER "{name}"')
+    if not stem:
+        (fts_sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'"
+                                  ).fetchone()
+        assert TOKENIZE in fts_sql, fts_sql
+        conn.execute("DROP TABLE articles_fts")
+        conn.execute(fts_sql.replace(TOKENIZE, TOKENIZE.removeprefix("porter ")))
     c = corpus.Corpus(seed, zh_share=corpus.ZH_ARTICLE_SHARE)
     counts = dict.fromkeys([*c.term_pools, "chinese", "zh_articles", *corpus.ZH_TERMS], 0)
     start = time.perf_counter()
@@ -107,17 +117,17 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     return meta
 
 
-def ensure(n: int, seed: int = corpus.DEFAULT_SEED, log=print, pairs: bool = True
-           ) -> tuple[Path, dict]:
+def ensure(n: int, seed: int = corpus.DEFAULT_SEED, log=print, pairs: bool = True,
+           stem: bool = True) -> tuple[Path, dict]:
     """The cached archive of n articles, built first if missing. Returns (path, meta);
     meta["cached"] says whether this run built it."""
-    path = cache_path(n, seed, pairs)
+    path = cache_path(n, seed, pairs, stem)
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         meta["cached"] = True
         return path, meta
     log(f"building a synthetic archive of {n:,} articles in {path} ...")
-    meta = build(path, n, seed, pairs)
+    meta = build(path, n, seed, pairs, stem)
     meta["cached"] = False
     return path, meta

@@ -17,7 +17,7 @@ import archive
 import corpus
 from measure import Row, median, ms, percentile, timed_runs, verdict
 
-from ipnews.store import open_reader, search
+from ipnews.store import build_query, open_reader, search
 
 RARE_TARGET_S = 0.020  # at 1M articles (performance.md)
 COMMON_TARGET_S = 0.150
@@ -96,6 +96,68 @@ def measure_size(n: int, budget: float, log=print) -> tuple[dict[str, Measured],
     finally:
         conn.close()
     return results, meta, qs, first
+
+
+# English with stemming, against the same corpus indexed without it (performance.md).
+STEM_TARGET = 1.20
+ENGLISH = ("rare", "common", "very", "phrase")
+
+
+def measure_stemming(n: int, budget: float, log=print) -> dict[str, tuple[float, float, int,
+                                                                          int]]:
+    """The English queries on the archive of n articles and on the same articles indexed
+    without the porter stemmer, runs taking turns so that a busy moment of the machine
+    weighs on both: key -> (p50 stemmed, p50 unstemmed, matching articles stemmed,
+    matching articles unstemmed)."""
+    stemmed, meta = archive.ensure(n, log=log)
+    plain, _ = archive.ensure(n, log=log, stem=False)
+    log(f"search: stemming or not, {n:,} articles ...")
+    qs = [q for q in queries(meta["doc_counts"], n) if q.key in ENGLISH]
+    conns = {path: open_reader(path) for path in (stemmed, plain)}
+    out = {}
+    try:
+        for path in conns:
+            _warm_os_cache(path, qs)
+        for q in qs:
+            def run(path, q: Query = q) -> list:
+                return search(conns[path], q.text, limit=20, path=path)
+            fts = build_query(q.text).fts
+            hits = [conns[path].execute("SELECT count(*) FROM articles_fts WHERE articles_fts "
+                                        "MATCH ?", [fts]).fetchone()[0]
+                    for path in (stemmed, plain)]
+            times: dict = {stemmed: [], plain: []}
+            deadline = time.perf_counter() + 2 * budget
+            while len(times[plain]) < 5 or (time.perf_counter() < deadline
+                                            and len(times[plain]) < 50):
+                for path in (stemmed, plain):
+                    start = time.perf_counter()
+                    run(path)
+                    times[path].append(time.perf_counter() - start)
+            out[q.key] = (median(times[stemmed]), median(times[plain]), *hits)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return out
+
+
+def stemming_row(data: dict[int, dict[str, tuple[float, float, int, int]]],
+                 labels: dict[str, str]) -> Row:
+    cells, worst = [], 0.0
+    for n, figures in data.items():
+        parts = []
+        for key, (with_stem, without, _hits, _plain_hits) in figures.items():
+            worst = max(worst, with_stem / without)
+            parts.append(f"{labels[key]} {ms(with_stem)} vs {ms(without)} "
+                         f"({with_stem / without:.2f}x)")
+        cells.append(f"{_short(n)}: " + ", ".join(parts))
+    hits = "; ".join(f"{_short(n)}: " + ", ".join(f"{labels[k]} {h} vs {ph}" for k, (_, _, h, ph)
+                                                   in figures.items())
+                     for n, figures in data.items())
+    return Row("search", "English with the porter stemmer vs the same articles indexed "
+               "without it: p50, top 20 + snippets", "; ".join(cells),
+               f"<= {STEM_TARGET:.2f}x", verdict(worst <= STEM_TARGET),
+               f"worst {worst:.2f}x; runs alternate between the two files; articles "
+               f"matched (stemmed vs not; stemming finds more, and ranks them): {hits}")
 
 
 def _warm_os_cache(path, qs: list[Query]) -> None:

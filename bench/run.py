@@ -100,7 +100,11 @@ def section_hosts(plan: Plan) -> list[Row]:
 def section_search(plan: Plan) -> list[Row]:
     sizes = list(plan.search_sizes)
     data = {n: bench_search.measure_size(n, plan.search_budget, log=log) for n in sizes}
-    return bench_search.rows_for(sizes, data)
+    # Stemming's cost up to 100k: a 1M archive without it would be 7 GB more for one row.
+    stem = {n: bench_search.measure_stemming(n, plan.search_budget, log=log)
+            for n in sizes if n <= 100_000}
+    labels = {"rare": "rare", "common": "'customs'", "very": "'said'", "phrase": "phrase"}
+    return [*bench_search.rows_for(sizes, data), bench_search.stemming_row(stem, labels)]
 
 
 RUNNERS: dict[str, Callable[[Plan], list[Row]]] = {
