@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,13 +15,18 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 class LazyPattern:
     """A regular expression compiled on its first use. Python compiles a character class
     by walking every code point of its ranges: the CJK blocks take ~3 ms, which
-    `ipnews search` for an English word would otherwise pay at every start."""
+    `ipnews search` for an English word would otherwise pay at every start. The source may
+    be a function that builds it (a pattern made from a data table)."""
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "_source")
 
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
+    def __init__(self, source: str | Callable[[], str]) -> None:
+        self._source = source
         self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> str:
+        return self._source if isinstance(self._source, str) else self._source()
 
     def __getattr__(self, name: str) -> Any:  # findall, sub, search...: the compiled one's
         if self._compiled is None:
