@@ -155,11 +155,11 @@ def test_an_archive_of_schema_v4_is_rebuilt_in_place_and_searched_meanwhile(
     assert [r["title"] for r in search(reader, "查获")] == ["海关查获侵权商品"]
     assert search(reader, "counterfeit") == []  # the v4 index has no word forms
     reader.close()
-    seen: list[tuple[int, int]] = []
-    monkeypatch.setattr(store, "migration_progress", lambda done, total: seen.append(
-        (done, total)))
+    seen: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(store, "migration_progress", lambda what, done, total: seen.append(
+        (what, done, total)))
     archive = Archive.open(db)
-    assert seen == [(2, 2)]
+    assert seen == [("search index", 2, 2), ("stories and entities", 2, 2)]
     assert archive.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert [r["title"] for r in found(archive, "counterfeit")] == ["Customs seize counterfeits"]
     assert [r["title"] for r in found(archive, "查获")] == ["海关查获侵权商品"]
@@ -173,7 +173,7 @@ def test_a_migration_interrupted_leaves_the_old_archive_whole(tmp_path, monkeypa
     db = tmp_path / "old.db"
     v4_archive(db, monkeypatch, [("Customs", "Customs text. " * 20)])
 
-    def interrupted(done: int, total: int) -> None:
+    def interrupted(what: str, done: int, total: int) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(store, "migration_progress", interrupted)
@@ -296,6 +296,8 @@ def test_glossary_terms_find_the_other_language_unless_exact(tmp_path, ipnews):
     ("Carmakers settle patent dispute by cross-licensing",
      "The two companies agreed to license their battery patents; a patent pool follows.",
      ["patent", "licensing"]),
+    # An English term next to Chinese characters (no space between them) is still a term.
+    ("据CNIPA统计", "今年前十个月，CNIPA授权发明专利47.6万件。", ["patent", "policy"]),
     ("Chengdu opens driverless metro line", "The line links the airport and the rail hub. "
      "Passengers praised it.", []),
     # One passing mention in the text is not what a story is about.
