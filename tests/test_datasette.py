@@ -48,12 +48,24 @@ def test_the_stories_list_is_readable_and_faceted(served):
     rows = data["rows"]
     assert rows[0]["title"] == "Shanghai customs seize fake trademarks"  # newest first
     assert set(rows[0]) == {"id", "published_at", "year", "source", "title", "topics",
-                            "language", "section", "url"}
+                            "language", "section", "url", "copies", "also_in"}
     facets = data["facet_results"]["results"] if "results" in data["facet_results"] else \
         data["facet_results"]
     assert {"source", "topics", "language", "year"} <= set(facets)
     topics = {f["value"] for f in facets["topics"]["results"]}
     assert {"customs", "trademark", "counterfeiting", "patent"} <= topics
+
+
+def test_the_entities_table_is_faceted_on_kind_and_label(served):
+    page = get(served, "/ipnews/entities.json?_shape=objects&_extra=facet_results")
+    assert page.status_code == 200
+    data = page.json()
+    facets = data["facet_results"]["results"] if "results" in data["facet_results"] else \
+        data["facet_results"]
+    assert {"kind", "label"} <= set(facets)
+    assert {f["value"] for f in facets["kind"]["results"]} == {"authority"}
+    # 上海海关 in the Chinese story: Shanghai Customs, an authority both stories' readers know
+    assert any("上海海关" in f["value"] for f in facets["label"]["results"])
 
 
 @pytest.mark.parametrize(("term", "want"), [

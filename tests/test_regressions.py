@@ -338,7 +338,7 @@ def test_csv_without_rows_still_has_its_header(archive_db, ipnews):
     out = ipnews("search", "xylophonist", "--csv", "--db", str(archive_db)).out
     assert out.splitlines() == [",".join(
         ("id", "source", "url", "title", "published_at", "authors", "section", "snippet",
-         "score", "bm25", "expansion"))]
+         "score", "bm25", "expansion", "story_id", "also_in", "first_published"))]
     out = ipnews("export", "--csv", "--fields", "id,title", "--since", "2099-01-01",
                  "--db", str(archive_db)).out
     assert out == "id,title\n"

@@ -63,6 +63,8 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--json", "fmt", flag_value="json", help="One JSON array ([] when empty).")
     @click.option("--jsonl", "fmt", flag_value="jsonl", help="One JSON object per line.")
     @click.option("--csv", "fmt", flag_value="csv", help="CSV with a header row.")
+    @click.option("--atom", "fmt", flag_value="atom",
+                  help="An Atom 1.0 feed, for a feed reader (> ~/feeds/name.xml).")
     @click.option("--fields", metavar="A,B,...", help="Only these fields, in this order.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -105,9 +107,20 @@ def _fields(fields: str | None, available: Iterable[str]) -> list[str] | None:
 
 def _emit(rows: Iterable[dict[str, Any]], fmt: str, fields: list[str] | None,
           columns: list[str] | None = None, widths: dict[str, int] | None = None,
-          available: Iterable[str] = ()) -> None:
+          available: Iterable[str] = (), feed: tuple[str, ...] = ()) -> None:
+    """Rows to stdout in fmt. feed: what the records are (e.g. ("search", "customs")),
+    naming an Atom feed and giving it an id that stays the same from run to run."""
     from ipnews.formats import render, select
 
+    if fmt == "atom":
+        from ipnews.atom import render_atom, tag_uri
+
+        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        parts = feed or tuple(click.get_current_context().command_path.split()[1:])
+        with _reader_may_leave():
+            render_atom(select(rows, fields), sys.stdout, title="ipnews " + " ".join(parts),
+                        feed_id=tag_uri(*parts), generator_version=__version__)
+        return
     if fmt != "table":
         sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     with _reader_may_leave():
@@ -409,8 +422,8 @@ def _open_archive(db: Path, quiet: bool = False, **options: Any) -> Any:
 
     progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
     if progress is not None:
-        store.migration_progress = lambda done, total: progress(
-            f"upgrading the archive: search index, {done:,} of {total:,} articles")
+        store.migration_progress = lambda what, done, total: progress(
+            f"upgrading the archive: {what}, {done:,} of {total:,} articles")
     try:
         return store.Archive.open(db, **options)
     finally:
@@ -449,11 +462,30 @@ class _SignalHandlers:
 
 # --- search --------------------------------------------------------------------------
 SEARCH_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "section",
-                 "snippet", "score", "bm25", "expansion")
+                 "snippet", "score", "bm25", "expansion", "story_id", "also_in",
+                 "first_published")
+
+
+def _also_in(rows: list[dict[str, Any]]) -> None:
+    """Each row's other copies as one table cell: their sources, once each."""
+    for r in rows:
+        r["also in"] = ", ".join(dict.fromkeys(c["source"] for c in r.get("also_in") or ()))
+
+
+def _check_entity(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    from ipnews.entities import parse_query
+
+    found = parse_query(value)
+    if found is None:
+        raise UsageError(f"--entity: {value!r} is not a case, patent or trademark number nor "
+                         "an authority ipnews knows (see `ipnews entities`)")
+    return found
 
 
 @cli.command()
-@click.argument("query", nargs=-1, required=True)
+@click.argument("query", nargs=-1)
 @click.option("--fts", "raw", is_flag=True, help="QUERY is raw SQLite FTS5 syntax.")
 @click.option("--source", help="Only this source.")
 @click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
@@ -465,12 +497,17 @@ SEARCH_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "sec
               help="Search the words as given: no glossary terms of the other language.")
 @click.option("--topic", metavar="TOPIC",
               help="Only stories of this IP topic (trademark, patent, customs, ...; see README).")
+@click.option("--entity", metavar="VALUE",
+              help="Only articles naming this case, patent or trademark number or authority "
+                   "(either language); QUERY may then be left out.")
+@click.option("--all-copies", is_flag=True,
+              help="Every matching article, not one row per story.")
 @output_options
 @common_options
 def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | None,
            until: str | None, limit: int, sort: str, exact: bool, topic: str | None,
-           fmt: str, fields: str | None, db_option: str | None,
-           config_option: str | None) -> None:
+           entity: str | None, all_copies: bool, fmt: str, fields: str | None,
+           db_option: str | None, config_option: str | None) -> None:
     """Search the archive; best matches first, with a highlighted snippet.
 
     Plain words are searched literally (all must appear), in any of their forms
@@ -478,16 +515,20 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     Chinese terms are found wherever the text contains them, ranked like English
     words. A term of the IP glossary is also searched in the other language
     (customs finds 海关; see README); --exact turns that off. --fts takes FTS5
-    syntax (AND, OR, NOT, NEAR, column filters).
+    syntax (AND, OR, NOT, NEAR, column filters). A story carried by several
+    outlets is one row, with the others under "also in"; --all-copies shows each.
 
     \b
     Example:
         ipnews search customs seizure --since 2024-01-01
         ipnews search 商标 --exact
         ipnews search customs --json | jq '.[0].title'
+        ipnews search --entity "（2023）最高法知民终123号"
     """
     from ipnews.store import search as run_search
 
+    if not query and not entity:
+        raise UsageError("give a QUERY to search for, or --entity")
     config, db = _setup(config_option, db_option, strict=False, logs=False)
     wanted = _fields(fields, SEARCH_FIELDS)
     source, since, until = (_check_source(source, config), _check_date(since, "--since"),
@@ -501,41 +542,48 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     try:
         rows = run_search(conn, " ".join(query), raw=raw, source=source, since=since,
                           until=until, limit=limit, sort=sort, path=db, glossary=glossary,
-                          topic=_check_topic(topic))
+                          topic=_check_topic(topic), entity=_check_entity(entity),
+                          copies=all_copies)
     finally:
         conn.close()
+    feed = ("search", " ".join(query) or entity or "")
     if fmt == "table" and not wanted:
         for r in rows:
             r["published_at"] = (r["published_at"] or "")[:10]
+        _also_in(rows)
         if not rows and sys.stdout.isatty():
             # In a terminal, nothing at all looks like a failure; a pipe gets nothing.
             click.echo("no results", err=True)
             return
         _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "snippet",
-                                        "url"], widths={"title": 60})
+                                        "also in", "url"], widths={"title": 60, "also in": 24})
     else:
-        _emit(rows, fmt, wanted, available=SEARCH_FIELDS)
+        _emit(rows, fmt, wanted, available=SEARCH_FIELDS, feed=feed)
 
 
 # --- show / export ---------------------------------------------------------------------
 @cli.command()
 @click.argument("keys", nargs=-1, required=True, metavar="ID|URL...")
+@click.option("--versions", "with_versions", is_flag=True,
+              help="Also every earlier version, each as a word diff from the one before.")
 @output_options
 @common_options
-def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | None,
-         config_option: str | None) -> None:
-    """Show whole articles (every field, the body, the URLs and versions).
+def show(keys: tuple[str, ...], with_versions: bool, fmt: str, fields: str | None,
+         db_option: str | None, config_option: str | None) -> None:
+    """Show whole articles: every field, the body, the URLs, the versions, the story's
+    copies in other outlets (and how each differs) and the entities named.
 
     \b
     Example:
         ipnews show 12
+        ipnews show 12 --versions
         ipnews show https://www.shine.cn/news/nation/2411110001/ --json
     """
     from ipnews.formats import render_record
-    from ipnews.store import ARTICLE_FIELDS, get_article
+    from ipnews.store import SHOW_FIELDS, get_article
 
     _config, db = _setup(config_option, db_option, strict=False)
-    wanted = _fields(fields, (*ARTICLE_FIELDS, "urls", "versions"))
+    wanted = _fields(fields, SHOW_FIELDS)
     conn = _open_reader(db)
     try:
         records, missing = [], []
@@ -546,6 +594,10 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
             record = get_article(conn, key) or next(
                 filter(None, (get_article(conn, k) for k in _spellings(key))), None)
             (records.append(record) if record else missing.append(key))
+        for record in records:
+            _compare_copies(conn, record)
+            if with_versions:
+                record["versions"] = _version_diffs(conn, record["id"])
     finally:
         conn.close()
     if fmt == "table":
@@ -556,10 +608,55 @@ def show(keys: tuple[str, ...], fmt: str, fields: str | None, db_option: str | N
                 if i:
                     sys.stdout.write("\n" + "=" * 40 + "\n")
                 render_record(record, sys.stdout)
+                for v in record.get("versions") or () if with_versions else ():
+                    if v.get("diff") is not None:
+                        sys.stdout.write(f"\n--- v{v['version'] - 1} -> v{v['version']} "
+                                         f"({v['captured_at']}) ---\n")
+                        sys.stdout.write(v.get("rendered", "") + "\n")
     else:
-        _emit(records, fmt, wanted, available=(*ARTICLE_FIELDS, "urls", "versions"))
+        for record in records:
+            for v in record.get("versions") or ():
+                v.pop("rendered", None)
+        _emit(records, fmt, wanted, available=SHOW_FIELDS)
     if missing:
         raise UsageError(f"no article with id or URL {_shown(missing[0])}")
+
+
+def _compare_copies(conn: Any, record: dict[str, Any]) -> None:
+    """How each copy of the story differs from this article, in words: a title of its
+    own, words added and removed in the text, and the facts the guard compared."""
+    from ipnews.diffing import diff_versions, tokens
+    from ipnews.store import get_article
+
+    for copy in record.get("copies") or ():
+        other = get_article(conn, str(copy["id"])) or {}
+        diffs = diff_versions(record, other, fields=("title", "body"))
+        added = sum(len([t for t in tokens(c.text) if t.strip()]) for d in diffs
+                    if d.field == "body" for c in d.changes if c.op == "insert")
+        removed = sum(len([t for t in tokens(c.text) if t.strip()]) for d in diffs
+                      if d.field == "body" for c in d.changes if c.op == "delete")
+        copy["differs"] = {"title": any(d.changed for d in diffs if d.field == "title"),
+                           "words_added": added, "words_removed": removed}
+
+
+def _version_diffs(conn: Any, article_id: int) -> list[dict[str, Any]]:
+    """Every version of an article, each with its word diff from the one before."""
+    from ipnews.diffing import diff_versions, render_terminal, to_json
+    from ipnews.store import version_texts
+
+    texts = version_texts(conn, article_id)
+    out = []
+    for number in sorted(texts):
+        v = dict(texts[number])
+        before = texts.get(number - 1)
+        if before is not None:
+            diffs = diff_versions(before, v)
+            v["diff"] = to_json(diffs)
+            v["rendered"] = render_terminal(diffs, color=sys.stdout.isatty())
+        else:
+            v["diff"] = None
+        out.append(v)
+    return out
 
 
 def _encodable(text: str) -> bool:
@@ -591,37 +688,330 @@ def _spellings(key: str) -> list[str]:
 @click.option("--until", metavar="DATE", help="Published on or before DATE.")
 @click.option("--topic", metavar="TOPIC",
               help="Only stories of this IP topic (trademark, patent, customs, ...; see README).")
+@click.option("--entity", metavar="VALUE",
+              help="Only articles naming this case, patent or trademark number or authority.")
+@click.option("--all-copies", is_flag=True,
+              help="Every article, not one row per story (its first stored copy).")
 @output_options
 @common_options
 def export(source: str | None, since: str | None, until: str | None, topic: str | None,
-           fmt: str, fields: str | None, db_option: str | None,
-           config_option: str | None) -> None:
-    """Export articles (all, or filtered), oldest first, streamed.
+           entity: str | None, all_copies: bool, fmt: str, fields: str | None,
+           db_option: str | None, config_option: str | None) -> None:
+    """Export articles (all, or filtered), oldest first, streamed: one row per story,
+    with its other copies under also_in, unless --all-copies.
 
     \b
     Example:
         ipnews export --jsonl > archive.jsonl
         ipnews export --source ctplo --csv --fields id,published_at,title,url
         ipnews export --topic customs --since 2026-01-01 --jsonl
+        ipnews export --all-copies --jsonl > every-article.jsonl
     """
     from ipnews.store import ARTICLE_FIELDS
     from ipnews.store import export as run_export
 
+    available = (*ARTICLE_FIELDS, "also_in", "first_published")
     config, db = _setup(config_option, db_option, strict=False)
-    wanted = _fields(fields, ARTICLE_FIELDS)
+    wanted = _fields(fields, available)
     source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
     conn = _open_reader(db)
     try:
         rows = run_export(conn, source=source, since=since, until=until,
-                          topic=_check_topic(topic))
+                          topic=_check_topic(topic), entity=_check_entity(entity),
+                          copies=all_copies)
         if fmt == "table" and not wanted:
             _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
                   widths={"title": 70})
         else:
-            _emit(rows, fmt, wanted, available=ARTICLE_FIELDS)
+            _emit(rows, fmt, wanted, available=available)
     finally:
         conn.close()
+
+
+# --- following a matter: diffs, entities, stories, watches --------------------------------
+@cli.command()
+@click.argument("key", metavar="ID|URL")
+@click.argument("v1", type=click.IntRange(1), required=False)
+@click.argument("v2", type=click.IntRange(1), required=False)
+@click.option("--json", "as_json", is_flag=True, help="The changes as JSON.")
+@common_options
+def diff(key: str, v1: int | None, v2: int | None, as_json: bool, db_option: str | None,
+         config_option: str | None) -> None:
+    """Show what an edit changed: a word diff (Chinese by character) between two versions
+    of an article; by default the one before the current and the current. Colour in a
+    terminal, [-removed-] {+added+} otherwise.
+
+    \b
+    Example:
+        ipnews diff 12
+        ipnews diff 12 1 3
+        ipnews diff 12 --json | jq '.[].field'
+    """
+    import json as json_module
+
+    from ipnews.diffing import diff_versions, render_terminal, to_json
+    from ipnews.store import get_article, version_texts
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    conn = _open_reader(db)
+    try:
+        article = get_article(conn, key) if _encodable(key) else None
+        if article is None:
+            raise UsageError(f"no article with id or URL {_shown(key)}")
+        texts = version_texts(conn, article["id"])
+    finally:
+        conn.close()
+    current = max(texts)
+    if current == 1:
+        raise UsageError(f"article {article['id']} has one version only: nothing to compare")
+    new = v2 if v2 is not None else current
+    old = v1 if v1 is not None and v1 != new else new - 1
+    for number in (old, new):
+        if number not in texts:
+            raise UsageError(f"article {article['id']} has no version {number} (it has "
+                             f"{', '.join(map(str, sorted(texts)))})")
+    diffs = diff_versions(texts[old], texts[new])
+    with _reader_may_leave():
+        if as_json:
+            sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+            click.echo(json_module.dumps({"id": article["id"], "from": old, "to": new,
+                                          "changes": to_json(diffs)}, ensure_ascii=False))
+        else:
+            click.echo(f"article {article['id']}: v{old} ({texts[old]['captured_at']}) -> "
+                       f"v{new} ({texts[new]['captured_at']})")
+            click.echo(render_terminal(diffs, color=sys.stdout.isatty()))
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["case", "patent", "trademark", "authority"]),
+              help="Only this kind.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@output_options
+@common_options
+def entities(kind: str | None, limit: int, fmt: str, fields: str | None,
+             db_option: str | None, config_option: str | None) -> None:
+    """The case, patent and trademark numbers and the authorities the news names, most
+    reported first: how many stories and articles, first and last seen, and the other
+    ways each was written (a case number in Chinese and in English is one entity).
+
+    \b
+    Example:
+        ipnews entities --kind case
+        ipnews search --entity CNIPA
+    """
+    from ipnews.store import ENTITY_FIELDS, entity_counts
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    wanted = _fields(fields, ENTITY_FIELDS)
+    conn = _open_reader(db)
+    try:
+        rows = entity_counts(conn, kind, limit)
+    finally:
+        conn.close()
+    if fmt == "table" and not wanted:
+        for r in rows:
+            r["first"], r["last"] = (r["first_seen"] or "")[:10], (r["last_seen"] or "")[:10]
+            r["also written"] = "; ".join(r["also_written"])
+        _emit(rows, fmt, None, columns=["kind", "label", "stories", "articles", "first",
+                                        "last", "also written"], widths={"label": 50})
+    else:
+        _emit(rows, fmt, wanted, available=ENTITY_FIELDS, feed=("entities", kind or "all"))
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True,
+              help="Fingerprint and cluster every article again (after an upgrade that "
+                   "changed how).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@output_options
+@common_options
+def stories(rebuild: bool, limit: int, fmt: str, fields: str | None, db_option: str | None,
+            config_option: str | None) -> None:
+    """The stories carried by more than one outlet, newest first, with their copies.
+    A fetch clusters each new article as it stores it; --rebuild does all again.
+
+    \b
+    Example:
+        ipnews stories
+        ipnews stories --rebuild
+    """
+    from ipnews.store import multi_copy_stories
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    if rebuild:
+        from ipnews.lock import RunLock
+
+        with RunLock(db):
+            archive = _open_archive(db)
+            try:
+                count = archive.rebuild_stories()
+            finally:
+                archive.close()
+        click.echo(f"stories: rebuilt, {count:,} stories", err=True)
+        return
+    conn = _open_reader(db)
+    try:
+        rows = multi_copy_stories(conn, limit)
+    finally:
+        conn.close()
+    wanted = _fields(fields, SEARCH_FIELDS)
+    if fmt == "table" and not wanted:
+        for r in rows:
+            r["published_at"] = (r["first_published"] or "")[:10]
+        _also_in(rows)
+        _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "also in"],
+              widths={"title": 60, "also in": 40})
+    else:
+        _emit(rows, fmt, wanted, available=SEARCH_FIELDS)
+
+
+@cli.group()
+def watch() -> None:
+    """Saved searches that report what is new: `ipnews fetch -q && ipnews watch run` in
+    cron mails exactly the news.
+
+    \b
+    Example:
+        ipnews watch add customs "customs seizure" --topic customs
+        ipnews watch run
+        ipnews watch run customs --atom > ~/feeds/customs.xml
+    """
+
+
+@watch.command("add")
+@click.argument("name")
+@click.argument("query", required=False)
+@click.option("--source", help="Only this source.")
+@click.option("--topic", metavar="TOPIC", help="Only stories of this IP topic.")
+@click.option("--entity", metavar="VALUE",
+              help="Only articles naming this case, patent or trademark number or authority.")
+@click.option("--exact", is_flag=True, help="No glossary terms of the other language.")
+@common_options
+def watch_add(name: str, query: str | None, source: str | None, topic: str | None,
+              entity: str | None, exact: bool, db_option: str | None,
+              config_option: str | None) -> None:
+    """Save a search as a watch. Its runs report the stories stored after this moment.
+
+    \b
+    Example:
+        ipnews watch add gacc --entity GACC
+        ipnews watch add sneakers "counterfeit sneakers" --source shine
+    """
+    from ipnews.lock import RunLock
+    from ipnews.store import build_query
+
+    if not re.fullmatch(r"[\w.-]{1,64}", name):
+        raise UsageError(f"watch name {_shown(name)}: letters, digits, '.', '-' and '_' only")
+    if not query and not entity:
+        raise UsageError("give a QUERY, or --entity, for the watch to look for")
+    if query:
+        build_query(query)  # refuse now what a run would refuse
+    config, db = _setup(config_option, db_option, strict=False)
+    parsed = _check_entity(entity)
+    with RunLock(db):
+        archive = _open_archive(db)
+        try:
+            archive.add_watch(name, query, source=_check_source(source, config),
+                              topic=_check_topic(topic),
+                              entity=":".join(parsed) if parsed else None, exact=exact)
+        finally:
+            archive.close()
+
+
+@watch.command("list")
+@output_options
+@common_options
+def watch_list(fmt: str, fields: str | None, db_option: str | None,
+               config_option: str | None) -> None:
+    """List the watches: what each looks for, when it last ran, how many stories it
+    reported.
+
+    \b
+    Example:
+        ipnews watch list --json
+    """
+    from ipnews.store import WATCH_FIELDS, watches
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    wanted = _fields(fields, WATCH_FIELDS)
+    conn = _open_reader(db)
+    try:
+        rows = watches(conn)
+    finally:
+        conn.close()
+    _emit(rows, fmt, wanted, available=WATCH_FIELDS)
+
+
+@watch.command("rm")
+@click.argument("name")
+@common_options
+def watch_rm(name: str, db_option: str | None, config_option: str | None) -> None:
+    """Remove a watch and what it remembered.
+
+    \b
+    Example:
+        ipnews watch rm customs
+    """
+    from ipnews.lock import RunLock
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    with RunLock(db):
+        archive = _open_archive(db)
+        try:
+            archive.remove_watch(name)
+        finally:
+            archive.close()
+
+
+@watch.command("run")
+@click.argument("names", nargs=-1, metavar="[NAME...]")
+@output_options
+@common_options
+def watch_run(names: tuple[str, ...], fmt: str, fields: str | None, db_option: str | None,
+              config_option: str | None) -> None:
+    """Print the stories new to each watch (all, or those named) since it last ran, and
+    remember them: quiet when there is nothing new. Each row says which watch found it.
+
+    \b
+    Example:
+        ipnews watch run
+        ipnews watch run customs --atom > ~/feeds/customs.xml
+    """
+    from ipnews.glossary import GLOSSARY, expansions
+    from ipnews.lock import RunLock
+    from ipnews.store import watches
+
+    config, db = _setup(config_option, db_option, strict=False)
+    wanted = _fields(fields, ("watch", *SEARCH_FIELDS))
+    glossary = expansions(config.glossary_groups() + GLOSSARY)
+    conn = _open_reader(db)
+    try:
+        known = [w["name"] for w in watches(conn)]
+    finally:
+        conn.close()
+    for name in names:
+        if name not in known:
+            raise UsageError(f"no watch named {_shown(name)} (see `ipnews watch list`)")
+    rows: list[dict[str, Any]] = []
+    with RunLock(db):
+        archive = _open_archive(db)
+        try:
+            for name in names or known:
+                rows += [{"watch": name, **r} for r in archive.run_watch(name, glossary)]
+        finally:
+            archive.close()
+    feed = ("watch", *names) if names else ("watch",)
+    if fmt == "table" and not wanted:
+        if not rows:
+            return  # quiet: cron mails only news
+        for r in rows:
+            r["published_at"] = (r["published_at"] or "")[:10]
+        _also_in(rows)
+        _emit(rows, fmt, None, columns=["watch", "id", "published_at", "source", "title",
+                                        "also in", "url"], widths={"title": 60})
+    else:
+        _emit(rows, fmt, wanted, available=("watch", *SEARCH_FIELDS), feed=feed)
 
 
 # --- sources / runs ----------------------------------------------------------------------

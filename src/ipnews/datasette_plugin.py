@@ -7,7 +7,8 @@ imports it.
   glossary's other language (customs finds 海关).
 - A canned query, `search`, ranks by relevance (bm25) and shows a snippet with the match
   highlighted; `stories` (a view the migration makes) is the readable list of articles,
-  with facets on source, topic, language and year.
+  with facets on source, topic, language and year; the entities table with facets on kind
+  and label.
 - Long cells (the text, the hashes, the pairs columns) are kept to one line.
 """
 
@@ -135,6 +136,14 @@ def get_metadata(datasette: Any, key: str, database: str | None, table: str | No
                     "sort_desc": "published_at",
                     "facets": ["source", {"array": "topics"}, "language"],
                     "label_column": "title",
+                },
+                "entities": {
+                    "title": "What the news names",
+                    "description": "Case, patent and trademark numbers and authorities, "
+                                   "one row per article that names one; the Chinese and "
+                                   "English forms share a key. Facet on a label to see "
+                                   "every article about it.",
+                    "facets": ["kind", "label"],
                 },
             },
             "queries": {

@@ -130,6 +130,18 @@ def _table(rows: list[dict[str, Any]], out: IO[str], columns: list[str] | None,
         out.write(line(row) + "\n")
 
 
+def _copy_line(copy: dict[str, Any]) -> str:
+    """Another outlet's copy of a story, and how it differs, on one line."""
+    line = f"#{copy['id']} {copy['source']} {(copy.get('published_at') or '')[:10]}"
+    differs = copy.get("differs")
+    if differs:
+        what = [f"+{differs['words_added']}/-{differs['words_removed']} words"]
+        if differs["title"]:
+            what.insert(0, "own headline")
+        line += " (" + ", ".join(what) + ")"
+    return line
+
+
 def render_record(record: dict[str, Any], out: IO[str]) -> None:
     """One record for people: key: value lines, then the body as paragraphs."""
     body = record.get("body")
@@ -138,6 +150,10 @@ def render_record(record: dict[str, Any], out: IO[str]) -> None:
             continue
         if key == "versions" and isinstance(value, list):
             value = ", ".join(f"v{v['version']} {v['captured_at']}" for v in value)
+        elif key == "copies" and isinstance(value, list):
+            value = "; ".join(_copy_line(c) for c in value) or "none"
+        elif key == "entities" and isinstance(value, list):
+            value = "; ".join(f"{e['kind']} {e['label']}" for e in value)
         out.write(f"{key + ':':<14} {safe(_cell(value), one_line=True)}\n")
     if body:
         out.write("\n" + safe(body) + "\n")

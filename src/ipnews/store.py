@@ -32,7 +32,7 @@ from ipnews.bigrams import CJK_RUN, index_text
 from ipnews.errors import DiskFullError, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
@@ -44,13 +44,17 @@ ZH_COLUMNS = ("zh_title", "zh_text")
 # Porter over unicode61: trademark, trademarks and trademarked are one term; no loadable
 # extension is needed to read or write the index (every SQLite has both tokenizers).
 TOKENIZE = "porter unicode61 remove_diacritics 2"
-# Set by the CLI when stderr is a terminal: (done, total) while a migration rebuilds.
-migration_progress: Callable[[int, int], None] | None = None
+# Set by the CLI when stderr is a terminal: (what, done, total) while a migration rebuilds.
+migration_progress: Callable[[str, int, int], None] | None = None
 BUSY_TIMEOUT_MS = 10_000
 # Every table the schema creates: a file that has user_version set but lacks one of them
 # was not made by ipnews, whatever it claims.
-TABLES = frozenset({"articles", "articles_fts", "article_urls", "versions", "captures", "runs",
-                    "fetch_log", "url_status", "migrations", "documents"})
+# (A file of an older schema lacks the tables of later migrations: by the version each came.)
+TABLES = {**dict.fromkeys(("articles", "articles_fts", "article_urls", "versions", "captures",
+                           "runs", "fetch_log", "url_status", "migrations"), 1),
+          "documents": 3,
+          **dict.fromkeys(("fingerprints", "fingerprint_bands", "entities", "watches",
+                           "watch_seen", "settings"), 7)}
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -146,8 +150,8 @@ def check_sidecars(path: Path) -> None:
         refuse_odd_file(beside(path, suffix))
 
 
-def _check_tables(path: Path, tables: set[str]) -> None:
-    missing = sorted(TABLES - tables)
+def _check_tables(path: Path, tables: set[str], version: int) -> None:
+    missing = sorted(t for t, since in TABLES.items() if since <= version and t not in tables)
     if missing:
         raise StorageError(f"not an ipnews database (it has no table {missing[0]}): {path}; "
                            "not modified")
@@ -170,7 +174,7 @@ def open_reader(path: Path, for_check: bool = False) -> sqlite3.Connection:
         conn.close()
         raise StorageError(f"not an ipnews database: {path}")
     try:
-        _check_tables(path, tables)
+        _check_tables(path, tables, version)
     except StorageError:
         conn.close()
         raise
@@ -318,22 +322,29 @@ def _migration_5(db: Any) -> None:
     for column in ZH_COLUMNS:
         db["articles"].add_column(column, str, not_null_default="")
     db["articles"].add_column("topics", str, not_null_default="[]")
+    for rows in _every_article(conn, "search index"):
+        conn.executemany(
+            "UPDATE articles SET zh_title = ?, zh_text = ?, topics = ? WHERE id = ?",
+            [(index_text(t), index_text(s, b), json.dumps(topics_of(t, s, b)), i)
+             for i, t, s, b in rows])
+    db["articles"].enable_fts([*FTS_COLUMNS, *ZH_COLUMNS], create_triggers=True,
+                              tokenize=TOKENIZE)
+
+
+def _every_article(conn: sqlite3.Connection, what: str) -> Iterator[list[tuple]]:
+    """(id, title, summary, body) of every article, oldest first, in batches whose memory
+    does not grow with the archive; the progress hook hears of each batch done."""
     total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     last, done = 0, 0
     while True:
         rows = conn.execute("SELECT id, title, summary, body FROM articles WHERE id > ? "
                             "ORDER BY id LIMIT 500", (last,)).fetchall()
         if not rows:
-            break
-        conn.executemany(
-            "UPDATE articles SET zh_title = ?, zh_text = ?, topics = ? WHERE id = ?",
-            [(index_text(t), index_text(s, b), json.dumps(topics_of(t, s, b)), i)
-             for i, t, s, b in rows])
+            return
+        yield rows
         last, done = rows[-1][0], done + len(rows)
         if migration_progress is not None:
-            migration_progress(done, total)
-    db["articles"].enable_fts([*FTS_COLUMNS, *ZH_COLUMNS], create_triggers=True,
-                              tokenize=TOKENIZE)
+            migration_progress(what, done, total)
 
 
 def _migration_6(db: Any) -> None:
@@ -345,6 +356,112 @@ def _migration_6(db: Any) -> None:
         "source, title, topics, language, section, url FROM articles")
 
 
+def _migration_7(db: Any) -> None:
+    """One story across outlets, what the news names, and watches.
+
+    - articles.story_id: the id of the story's first stored copy (see clustering.py);
+      fingerprints (each article's MinHash signature, its size and its facts) and
+      fingerprint_bands (the signature's band keys: an index lookup finds the candidates).
+    - entities: the case, patent and trademark numbers and the authorities an article
+      names, normalized (see entities.py), one row per article and entity.
+    - watches and watch_seen: saved searches and the stories each has reported, kept in
+      the archive so that two machines reading copies of it do not interfere.
+    - settings: what the stored fingerprints were made with (a new scheme rebuilds them).
+    - stories: now one row per story, its first copy, with how many copies and where else.
+    Every article is fingerprinted, tagged and clustered here, in the migration's one
+    transaction."""
+    conn = db.conn
+    db["articles"].add_column("story_id", int)
+    # One statement at a time: executescript would COMMIT the migration's transaction.
+    for statement in (
+        "CREATE INDEX idx_articles_story_id ON articles (story_id)",
+        "CREATE TABLE fingerprints (article_id INTEGER PRIMARY KEY REFERENCES articles (id), "
+        "size INTEGER NOT NULL, signature BLOB NOT NULL, facts TEXT NOT NULL)",
+        "CREATE TABLE fingerprint_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL "
+        "REFERENCES articles (id), PRIMARY KEY (key, article_id)) WITHOUT ROWID",
+        "CREATE INDEX idx_fingerprint_bands_article ON fingerprint_bands (article_id)",
+        "CREATE TABLE entities (article_id INTEGER NOT NULL REFERENCES articles (id), "
+        "kind TEXT NOT NULL, key TEXT NOT NULL, label TEXT NOT NULL, surface TEXT NOT NULL, "
+        "PRIMARY KEY (article_id, kind, key)) WITHOUT ROWID",
+        "CREATE INDEX idx_entities_kind_key ON entities (kind, key)",
+        "CREATE TABLE watches (name TEXT PRIMARY KEY, query TEXT, source TEXT, topic TEXT, "
+        "entity TEXT, exact INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, "
+        "baseline_id INTEGER NOT NULL, last_run_at TEXT, last_article_id INTEGER NOT NULL)",
+        "CREATE TABLE watch_seen (watch TEXT NOT NULL REFERENCES watches (name) "
+        "ON DELETE CASCADE, story_id INTEGER NOT NULL, seen_at TEXT NOT NULL, "
+        "PRIMARY KEY (watch, story_id)) WITHOUT ROWID",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "DROP VIEW stories",
+    ):
+        conn.execute(statement)
+    conn.execute(STORIES_VIEW)
+    _cluster_all(conn)
+
+
+# One row per story: its first stored copy, with its copies' count and sources.
+STORIES_VIEW = (
+    "CREATE VIEW stories AS SELECT a.id, a.published_at, substr(a.published_at, 1, 4) AS year, "
+    "a.source, a.title, a.topics, a.language, a.section, a.url, "
+    "(SELECT count(*) FROM articles c WHERE c.story_id = a.id) AS copies, "
+    "(SELECT group_concat(c.source, ', ') FROM articles c WHERE c.story_id = a.id "
+    "AND c.id != a.id) AS also_in FROM articles a "
+    "WHERE a.story_id = a.id OR a.story_id IS NULL")
+
+
+def _cluster_all(conn: sqlite3.Connection) -> None:
+    """Fingerprint, tag and cluster every article, oldest first (the order a fetch would
+    have stored them in), from nothing: the migration and `ipnews stories --rebuild`."""
+    from ipnews.clustering import scheme
+
+    conn.execute("DELETE FROM fingerprint_bands")
+    conn.execute("DELETE FROM fingerprints")
+    conn.execute("DELETE FROM entities")
+    conn.execute("UPDATE articles SET story_id = NULL")
+    for rows in _every_article(conn, "stories and entities"):
+        for article_id, title, summary, body in rows:
+            _cluster(conn, article_id, title, summary, body)
+    conn.execute("INSERT INTO settings (key, value) VALUES ('fingerprints', ?) ON CONFLICT "
+                 "(key) DO UPDATE SET value = excluded.value", (scheme(),))
+
+
+def _cluster(conn: sqlite3.Connection, article_id: int, title: str | None,
+             summary: str | None, body: str | None) -> None:
+    """An article's entities, fingerprint and story, replacing what it had. A new article
+    joins the story it is a copy of, or starts its own; an edited one keeps its story."""
+    from ipnews.clustering import Candidate, choose_story, fingerprint, pack, unpack
+    from ipnews.entities import extract
+
+    found = extract(title, summary, body)
+    conn.execute("DELETE FROM entities WHERE article_id = ?", (article_id,))
+    conn.executemany(
+        "INSERT INTO entities (article_id, kind, key, label, surface) VALUES (?, ?, ?, ?, ?)",
+        [(article_id, e.kind, e.key, e.label, e.surface) for e in found])
+    conn.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", (article_id,))
+    conn.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+    fp = fingerprint(body, found)
+    story = conn.execute("SELECT story_id FROM articles WHERE id = ?",
+                         (article_id,)).fetchone()[0]
+    if fp is not None:
+        conn.execute("INSERT INTO fingerprints (article_id, size, signature, facts) VALUES "
+                     "(?, ?, ?, ?)", (article_id, fp.size, pack(fp.signature), fp.facts_json()))
+        conn.executemany("INSERT OR IGNORE INTO fingerprint_bands (key, article_id) VALUES "
+                         "(?, ?)", [(key, article_id) for key in fp.bands])
+        if story is None:
+            marks = ",".join("?" * len(fp.bands))
+            # Every member of every story a band points at: the guard hears them all.
+            members = conn.execute(
+                "SELECT a.id, a.story_id, f.signature, f.size, f.facts FROM articles a "
+                "JOIN fingerprints f ON f.article_id = a.id WHERE a.id != ? AND a.story_id IN "
+                f"(SELECT c.story_id FROM fingerprint_bands b JOIN articles c ON c.id = "
+                f"b.article_id WHERE b.key IN ({marks}) AND b.article_id != ?)",
+                (article_id, *fp.bands, article_id)).fetchall()
+            chosen = choose_story(fp, [Candidate(i, s, unpack(sig), n, json.loads(f))
+                                       for i, s, sig, n, f in members])
+            story = chosen[0] if chosen else None
+    conn.execute("UPDATE articles SET story_id = ? WHERE id = ?",
+                 (story if story is not None else article_id, article_id))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "url_status.checked_with", _migration_2),
@@ -352,6 +469,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (4, "articles.attachments", _migration_4),
     (5, "porter stemming and the Chinese pairs in the index, topics", _migration_5),
     (6, "stories view", _migration_6),
+    (7, "stories across outlets, entities, watches", _migration_7),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -454,7 +572,7 @@ class Archive:
                 raise StorageError(f"not an ipnews database (it has other tables): {path}; "
                                    "not modified")
             if version:
-                _check_tables(path, tables)
+                _check_tables(path, tables, version)
             if not _verified(path):
                 _quick_check(path)
         else:
@@ -468,6 +586,10 @@ class Archive:
             conn.execute("PRAGMA foreign_keys = ON")
             archive = cls(path, conn, keep_raw)
             _migrate(conn, archive.db, path)
+            if archive.stale_fingerprints():
+                # Another MinHash (a rensa upgrade, other bands): new copies would no
+                # longer meet the stored ones. Once, as a migration would.
+                archive.rebuild_stories()
             # The caller holds the run lock: a run still marked running died unfinished.
             conn.execute("UPDATE runs SET status = 'crashed' WHERE status = 'running'")
         return archive
@@ -723,6 +845,8 @@ class Archive:
                     if capture is not None:  # reextract saves without a new capture
                         changes["capture_id"] = capture_id
                     self.db["articles"].update(article_id, changes)
+                    _cluster(self.conn, article_id, article.title, article.summary,
+                             article.body)
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("updated", article_id, version)
             else:
@@ -742,6 +866,8 @@ class Archive:
                     article_id = self.db["articles"].insert({
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
                         "capture_id": capture_id}).last_pk
+                    _cluster(self.conn, article_id, article.title, article.summary,
+                             article.body)
                     self.step()
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("new", article_id, 1)
@@ -750,6 +876,81 @@ class Archive:
                     self._link(alias, result.article_id, "alias", now)
             self.conn.execute("DELETE FROM url_status WHERE url = ?", (article.url,))
         return result
+
+    # -- watches --
+    def add_watch(self, name: str, query: str | None, source: str | None = None,
+                  topic: str | None = None, entity: str | None = None,
+                  exact: bool = False) -> None:
+        """A saved search. Its first run reports the stories stored after this moment."""
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM watches WHERE name = ?", (name,)).fetchone():
+                raise UsageError(f"a watch named {name!r} exists already (`ipnews watch rm "
+                                 f"{name}` first)")
+            newest = self.conn.execute("SELECT coalesce(max(id), 0) FROM articles"
+                                       ).fetchone()[0]
+            self.conn.execute(
+                "INSERT INTO watches (name, query, source, topic, entity, exact, created_at, "
+                "baseline_id, last_article_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, query, source, topic, entity, int(exact), utcnow(), newest, newest))
+
+    def remove_watch(self, name: str) -> None:
+        with self.transaction():
+            if not self.conn.execute("DELETE FROM watches WHERE name = ?", (name,)).rowcount:
+                raise UsageError(f"no watch named {name!r} (see `ipnews watch list`)")
+            self.conn.execute("DELETE FROM watch_seen WHERE watch = ?", (name,))
+
+    def run_watch(self, name: str, glossary: dict[str, tuple[str, ...]] | None
+                  ) -> list[dict[str, Any]]:
+        """The stories new to a watch since its last run (newest first), recorded as
+        reported in the same transaction: a story is reported once, when a copy of it
+        first matches, and only if its first copy was stored after the watch was made."""
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT query, source, topic, entity, exact, baseline_id, last_article_id "
+                "FROM watches WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise UsageError(f"no watch named {name!r} (see `ipnews watch list`)")
+            query, source, topic, entity_key, exact, baseline, last = row
+            # Stored as "kind:key", as `watch add` parsed it.
+            entity = tuple(entity_key.split(":", 1)) if entity_key else None
+            newest = self.conn.execute("SELECT coalesce(max(id), 0) FROM articles"
+                                       ).fetchone()[0]
+            found = search(self.conn, query or "", source=source, topic=topic,
+                           entity=entity,  # type: ignore[arg-type]
+                           sort="date", limit=1000, after_id=last, path=self.path,
+                           glossary=None if exact else glossary)
+            reported = {s for (s,) in self.conn.execute(
+                "SELECT story_id FROM watch_seen WHERE watch = ?", (name,))}
+            new = [r for r in found if (r["story_id"] or r["id"]) > baseline
+                   and (r["story_id"] or r["id"]) not in reported]
+            now = utcnow()
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO watch_seen (watch, story_id, seen_at) VALUES (?, ?, ?)",
+                [(name, r["story_id"] or r["id"], now) for r in new])
+            self.conn.execute("UPDATE watches SET last_run_at = ?, last_article_id = ? WHERE "
+                              "name = ?", (now, newest, name))
+        return new
+
+    def rebuild_stories(self) -> int:
+        """Fingerprint, tag and cluster every article again, in one transaction (a reader
+        sees the old stories until it commits). Returns the number of stories."""
+        with self.transaction():
+            _cluster_all(self.conn)
+            return self.conn.execute(
+                "SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
+
+    @_serialized
+    def stale_fingerprints(self) -> bool:
+        """Whether the stored fingerprints were made another way than clustering.py's
+        (a new rensa algorithm, other bands): then only a rebuild compares like with like."""
+        from ipnews.clustering import scheme
+
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'settings'"
+                                 ).fetchone():
+            return False  # a schema before stories: its migration clusters everything
+        row = self.conn.execute("SELECT value FROM settings WHERE key = 'fingerprints'"
+                                ).fetchone()
+        return row is None or row[0] != scheme()
 
     def captured(self, source: str | None = None
                  ) -> Iterator[tuple[dict[str, Any], Capture | None]]:
@@ -818,8 +1019,8 @@ _QUERY_TERMS = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("relevance", "date")
 ARTICLE_FIELDS = ("id", "source", "url", "title", "published_at", "authors", "wire_source",
                   "editor", "section", "summary", "tags", "language", "body", "extraction",
-                  "flags", "attachments", "topics", "version", "first_seen", "last_seen",
-                  "updated_at", "content_hash")
+                  "flags", "attachments", "topics", "story_id", "version", "first_seen",
+                  "last_seen", "updated_at", "content_hash")
 RUN_FIELDS = ("id", "source", "started_at", "duration_s", "status", "listing_pages", "requests",
               "new", "updated", "unchanged", "duplicate", "skipped", "failed", "stopped",
               "errors", "health", "health_note", "metrics")
@@ -955,11 +1156,21 @@ def _escape_like(term: str) -> str:
 
 
 def _filters(source: str | None, since: str | None, until: str | None,
-             alias: str = "a", topic: str | None = None) -> tuple[list[str], list[Any]]:
-    where, params = [], []
+             alias: str = "a", topic: str | None = None,
+             entity: tuple[str, str] | None = None,
+             after_id: int | None = None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
     if source:
         where.append(f"{alias}.source = ?")
         params.append(source)
+    if entity:
+        where.append(f"EXISTS (SELECT 1 FROM entities e WHERE e.article_id = {alias}.id AND "
+                     "e.kind = ? AND e.key = ?)")
+        params.extend(entity)
+    if after_id is not None:
+        where.append(f"{alias}.id > ?")
+        params.append(after_id)
     if topic:
         where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.topics) WHERE value = ?)")
         params.append(topic)
@@ -1037,9 +1248,13 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
            since: str | None = None, until: str | None = None, limit: int = 20,
            sort: str = "relevance", path: Path | None = None,
            glossary: dict[str, tuple[str, ...]] | None = None,
-           topic: str | None = None) -> list[dict[str, Any]]:
+           topic: str | None = None, entity: tuple[str, str] | None = None,
+           copies: bool = False, after_id: int | None = None) -> list[dict[str, Any]]:
     """Ranked search (bm25 via FTS5's rank) with a highlighted snippet; each row says which
-    glossary terms the query was expanded with (`expansion`)."""
+    glossary terms the query was expanded with (`expansion`). One row per story, its best
+    match, with the story's other copies (`also_in`) and its first publication;
+    copies=True: every matching article. An empty text with an entity lists the entity's
+    articles, newest first. after_id: only articles stored after that one (watches)."""
     if sort not in SORTS:
         raise UsageError(f"unknown sort {sort!r} (use {' or '.join(SORTS)})")
     try:  # an archive not yet migrated to v5 has no Chinese pairs in its index
@@ -1047,13 +1262,18 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                              "WHERE name = 'zh_title'").fetchone() is not None
     except sqlite3.DatabaseError as exc:
         raise _storage_error(path or Path("?"), exc) from exc
-    query = build_query(text, raw, pairs=pairs, glossary=glossary)
-    where, params = _filters(source, since, until, topic=topic)
+    query = (build_query(text, raw, pairs=pairs, glossary=glossary) if text.strip() or not entity
+             else Query(None, ()))
+    where, params = _filters(source, since, until, topic=topic, entity=entity,
+                             after_id=after_id)
+    wanted, limit = limit, limit if copies else limit * 3  # copies of one story fold away
     for term in query.like:
         where.append("(a.title || ' ' || coalesce(a.summary, '') || ' ' || a.body) "
                      "LIKE ? ESCAPE '\\'")
         params.append(f"%{_escape_like(term)}%")
-    cols = "a.id, a.source, a.url, a.title, a.published_at, a.authors, a.section"
+    stories = _has_stories(conn)  # an archive not yet migrated to v7 has none
+    cols = ("a.id, a.source, a.url, a.title, a.published_at, a.authors, a.section, "
+            + ("a.story_id" if stories else "NULL AS story_id"))
     extra = "".join(f" AND {w}" for w in where)
     if query.fts:
         try:
@@ -1107,7 +1327,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         with _bounded(conn):
             cursor = conn.execute(sql, params)
             rows = [_row(cursor, r) for r in cursor.fetchall()]
-            if query.fts and floor is not None and sort == "relevance" and len(rows) < limit:
+            if query.fts and floor is not None and sort == "relevance" and len(rows) < wanted:
                 # The filters left too few of the newest matches: rank them all after all.
                 cursor = conn.execute(*ranked(False))
                 rows = [_row(cursor, r) for r in cursor.fetchall()]
@@ -1130,6 +1350,42 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         r["score"] = round(-raw / best, 3) if raw is not None and best else None
         r["bm25"] = float(f"{-raw:.4g}") if raw is not None else None
         r["expansion"] = query.expansion
+    return with_copies(conn, rows, fold=not copies)[:wanted] if stories else rows[:wanted]
+
+
+def _has_stories(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM pragma_table_info('articles') WHERE name = 'story_id'"
+                        ).fetchone() is not None
+
+
+def with_copies(conn: sqlite3.Connection, rows: list[dict[str, Any]],
+                fold: bool = True) -> list[dict[str, Any]]:
+    """Rows with their story's other copies (`also_in`: id, source, url, published_at)
+    and the story's first publication; fold=True keeps the first row of each story."""
+    if fold:
+        seen: set[int] = set()
+        kept = []
+        for r in rows:
+            story = r.get("story_id") or r["id"]
+            if story not in seen:
+                seen.add(story)
+                kept.append(r)
+        rows = kept
+    stories = {r.get("story_id") or r["id"] for r in rows}
+    members: dict[int, list[dict[str, Any]]] = {}
+    ids = sorted(stories)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for a_id, story, source, url, published in conn.execute(
+                "SELECT id, story_id, source, url, published_at FROM articles WHERE story_id "
+                f"IN ({','.join('?' * len(chunk))}) ORDER BY published_at, id", chunk):
+            members.setdefault(story, []).append(
+                {"id": a_id, "source": source, "url": url, "published_at": published})
+    for r in rows:
+        copies = members.get(r.get("story_id") or r["id"], [])
+        r["also_in"] = [c for c in copies if c["id"] != r["id"]]
+        dates = [c["published_at"] for c in copies if c["published_at"]]
+        r["first_published"] = min(dates) if dates else r.get("published_at")
     return rows
 
 
@@ -1210,17 +1466,98 @@ def get_article(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
             "ORDER BY version", (article["id"],))]
     article["versions"].append({"version": article["version"], "title": article["title"],
                                 "captured_at": article["updated_at"] or article["first_seen"]})
-    return {k: article[k] for k in (*ARTICLE_FIELDS, "urls", "versions") if k in article}
+    article["copies"] = [
+        {"id": i, "source": src, "url": u, "published_at": p, "title": t}
+        for i, src, u, p, t in conn.execute(
+            "SELECT id, source, url, published_at, title FROM articles WHERE story_id = ? "
+            "AND id != ? ORDER BY published_at, id", (article["story_id"], article["id"]))]
+    article["entities"] = [
+        {"kind": k, "key": key, "label": label} for k, key, label in conn.execute(
+            "SELECT kind, key, label FROM entities WHERE article_id = ? ORDER BY kind, key",
+            (article["id"],))]
+    return {k: article[k] for k in SHOW_FIELDS if k in article}
+
+
+SHOW_FIELDS = (*ARTICLE_FIELDS, "urls", "versions", "copies", "entities")
+
+
+@_reading
+def version_texts(conn: sqlite3.Connection, article_id: int) -> dict[int, dict[str, Any]]:
+    """Every stored text of an article by version number, the current one included."""
+    out = {v: {"version": v, "title": t, "summary": s, "body": b, "captured_at": at}
+           for v, t, s, b, at in conn.execute(
+               "SELECT version, title, summary, body, captured_at FROM versions WHERE "
+               "article_id = ? ORDER BY version", (article_id,))}
+    row = conn.execute("SELECT version, title, summary, body, coalesce(updated_at, "
+                       "first_seen) FROM articles WHERE id = ?", (article_id,)).fetchone()
+    if row:
+        out[row[0]] = {"version": row[0], "title": row[1], "summary": row[2], "body": row[3],
+                       "captured_at": row[4]}
+    return out
+
+
+ENTITY_FIELDS = ("kind", "key", "label", "stories", "articles", "first_seen", "last_seen",
+                 "also_written")
+
+
+@_reading
+def entity_counts(conn: sqlite3.Connection, kind: str | None = None, limit: int = 100
+                  ) -> list[dict[str, Any]]:
+    """Entities with how many stories and articles name them, the first and last
+    publication that did, and the other ways they were written (Chinese and English)."""
+    rows = conn.execute(
+        "SELECT e.kind, e.key, count(DISTINCT coalesce(a.story_id, a.id)), count(*), "
+        "min(a.published_at), max(a.published_at) FROM entities e JOIN articles a ON "
+        "a.id = e.article_id" + (" WHERE e.kind = ?" if kind else "")
+        + " GROUP BY e.kind, e.key ORDER BY count(DISTINCT coalesce(a.story_id, a.id)) DESC, "
+        "max(a.published_at) DESC LIMIT ?", ((kind, limit) if kind else (limit,))).fetchall()
+    out = []
+    for k, key, stories, articles, first, last in rows:
+        labels = [label for (label,) in conn.execute(
+            "SELECT label FROM entities WHERE kind = ? AND key = ? GROUP BY label "
+            "ORDER BY count(*) DESC, label", (k, key))]
+        out.append({"kind": k, "key": key, "label": labels[0], "stories": stories,
+                    "articles": articles, "first_seen": first, "last_seen": last,
+                    "also_written": labels[1:]})
+    return out
+
+
+@_reading
+def multi_copy_stories(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """Stories carried by more than one article, newest first, each as its first stored
+    copy with the others under also_in."""
+    cursor = conn.execute(
+        "SELECT a.id, a.source, a.url, a.title, a.published_at, a.authors, a.section, "
+        "a.story_id FROM articles a WHERE a.story_id = a.id AND EXISTS (SELECT 1 FROM "
+        "articles c WHERE c.story_id = a.id AND c.id != a.id) ORDER BY a.published_at DESC, "
+        "a.id DESC LIMIT ?", (limit,))
+    return with_copies(conn, [_row(cursor, r) for r in cursor.fetchall()], fold=False)
+
+
+WATCH_FIELDS = ("name", "query", "source", "topic", "entity", "exact", "created_at",
+                "last_run_at", "reported")
+
+
+@_reading
+def watches(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [dict(zip(WATCH_FIELDS, row, strict=True)) for row in conn.execute(
+        "SELECT name, query, source, topic, entity, exact, created_at, last_run_at, "
+        "(SELECT count(*) FROM watch_seen s WHERE s.watch = w.name) FROM watches w "
+        "ORDER BY name")]
 
 
 @_reading
 def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | None = None,
-           until: str | None = None, batch: int = 500, topic: str | None = None
+           until: str | None = None, batch: int = 500, topic: str | None = None,
+           entity: tuple[str, str] | None = None, copies: bool = False
            ) -> Iterator[dict[str, Any]]:
     """Articles oldest first (undated ones before them), read in short keyset batches along
     the date index: a reader holding one statement open (an export into a slow pipe) would
-    otherwise block the nightly fetch's commits."""
-    where, params = _filters(source, since, until, topic=topic)
+    otherwise block the nightly fetch's commits. One row per story, its first stored copy,
+    with `also_in`; copies=True: every article."""
+    where, params = _filters(source, since, until, topic=topic, entity=entity)
+    if not copies:
+        where.append("(a.story_id = a.id OR a.story_id IS NULL)")
     cols = ", ".join("a." + f for f in ARTICLE_FIELDS)
     extra = "".join(f" AND {w}" for w in where)
     phases = [] if since else [("a.published_at IS NULL AND a.id > ?", "a.id", (0,))]
@@ -1231,7 +1568,7 @@ def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | 
                 f"SELECT {cols} FROM articles a WHERE {condition}{extra} ORDER BY {order} "
                 "LIMIT ?", [*key, *params, batch])
             rows = [_row(cursor, r) for r in cursor.fetchall()]
-            yield from rows
+            yield from with_copies(conn, rows, fold=False)
             if len(rows) < batch:
                 break
             last = rows[-1]
