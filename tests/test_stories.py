@@ -230,3 +230,20 @@ def test_a_watch_reports_each_new_story_once_across_two_fetches(mirror, ipnews):
         == "atom10"
     assert ipnews("watch", "rm", "sneakers", *args).code == 0
     assert ipnews("watch", "run", "sneakers", *args).code == 2
+
+
+def test_copies_that_fill_the_first_page_still_leave_room_for_other_stories(archive, ipnews):
+    for n, source in enumerate(("xinhua", "chinadaily", "globaltimes", "shine")):
+        archive.save(story(source, f"https://example.com/{n}",
+                           [*WIRE[:5 - n % 2], f"Edited by the {source} desk."]))
+    archive.save(story("ctplo", "http://www.ctplo.com/blog/other", [
+        "Customs in Ningbo found 300 fake car parts in a container bound for Dubai, the "
+        "customs office said on Friday, and handed the case to the police.",
+        "The parts carried the marks of two German carmakers and were declared as scrap.",
+        "Ningbo customs has seized more than 20 such shipments this year."]))
+    archive.close()
+    found = json.loads(ipnews("search", "customs", "--limit", "2", "--json", "--db",
+                              str(archive.path)).out)
+    assert len(found) == 2 and len({r["story_id"] for r in found}) == 2
+    wire = next(r for r in found if r["source"] != "ctplo")
+    assert len(wire["also_in"]) == 3

@@ -1266,7 +1266,6 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
              else Query(None, ()))
     where, params = _filters(source, since, until, topic=topic, entity=entity,
                              after_id=after_id)
-    wanted, limit = limit, limit if copies else limit * 3  # copies of one story fold away
     for term in query.like:
         where.append("(a.title || ' ' || coalesce(a.summary, '') || ' ' || a.body) "
                      "LIKE ? ESCAPE '\\'")
@@ -1305,7 +1304,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
 
             filter_params = list(params)
 
-            def ranked(floored: bool) -> tuple[str, list[Any]]:
+            def ranked(floored: bool, n: int = limit) -> tuple[str, list[Any]]:
                 # Ranking is per match: for a word in most of the archive, rank only the
                 # RANKED matches stored last (highest rowids), so "said" costs what a 2%
                 # word costs.
@@ -1314,7 +1313,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                         "articles_fts MATCH ?"
                         + (" AND articles_fts.rowid >= ?" if floored else "")
                         + f"{extra} ORDER BY {order} LIMIT ?",
-                        [query.fts, *([floor] if floored else []), *filter_params, limit])
+                        [query.fts, *([floor] if floored else []), *filter_params, n])
 
             sql, params = ranked(floor is not None)
     else:
@@ -1323,14 +1322,26 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY a.published_at DESC, a.id DESC LIMIT ?")
         params = [*params, limit]
+    # The copies of one story fold into one row: when they take places in the first page,
+    # ask for three times as many (rarely: most stories have no copy), never beyond 9x.
+    fetch = limit
     try:
         with _bounded(conn):
-            cursor = conn.execute(sql, params)
-            rows = [_row(cursor, r) for r in cursor.fetchall()]
-            if query.fts and floor is not None and sort == "relevance" and len(rows) < wanted:
-                # The filters left too few of the newest matches: rank them all after all.
-                cursor = conn.execute(*ranked(False))
+            while True:
+                cursor = conn.execute(sql, [*params[:-1], fetch])
                 rows = [_row(cursor, r) for r in cursor.fetchall()]
+                if query.fts and floor is not None and sort == "relevance" and \
+                        len(rows) < fetch:
+                    # The filters left too few of the newest matches: rank them all.
+                    cursor = conn.execute(*ranked(False, fetch))
+                    rows = [_row(cursor, r) for r in cursor.fetchall()]
+                if stories and not copies:
+                    full = len(rows) == fetch
+                    rows = _one_per_story(rows)
+                    if len(rows) < limit and full and fetch < 9 * limit:
+                        fetch *= 3
+                        continue
+                break
     except sqlite3.OperationalError as exc:
         msg = str(exc)
         if raw and "no such table" not in msg and "locked" not in msg:
@@ -1342,6 +1353,7 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
     # frequency of almost nothing, so its bm25 is ~1e-6 for every match and printed 0.0:
     # `score` is the match's bm25 relative to the best shown (1.0 is the best), `bm25` the
     # figure itself, to four significant digits.
+    rows = rows[:limit]
     best = max((-r["score"] for r in rows if r["score"] is not None), default=None)
     for r in rows:
         r["snippet"] = clean_line(make_snippet(r.pop("h_title"), r.pop("h_summary"),
@@ -1350,7 +1362,19 @@ def search(conn: sqlite3.Connection, text: str, *, raw: bool = False, source: st
         r["score"] = round(-raw / best, 3) if raw is not None and best else None
         r["bm25"] = float(f"{-raw:.4g}") if raw is not None else None
         r["expansion"] = query.expansion
-    return with_copies(conn, rows, fold=not copies)[:wanted] if stories else rows[:wanted]
+    return with_copies(conn, rows) if stories else rows
+
+
+def _one_per_story(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first row of each story, in order."""
+    seen: set[int] = set()
+    kept = []
+    for r in rows:
+        story = r.get("story_id") or r["id"]
+        if story not in seen:
+            seen.add(story)
+            kept.append(r)
+    return kept
 
 
 def _has_stories(conn: sqlite3.Connection) -> bool:
@@ -1358,19 +1382,10 @@ def _has_stories(conn: sqlite3.Connection) -> bool:
                         ).fetchone() is not None
 
 
-def with_copies(conn: sqlite3.Connection, rows: list[dict[str, Any]],
-                fold: bool = True) -> list[dict[str, Any]]:
+def with_copies(conn: sqlite3.Connection, rows: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
     """Rows with their story's other copies (`also_in`: id, source, url, published_at)
-    and the story's first publication; fold=True keeps the first row of each story."""
-    if fold:
-        seen: set[int] = set()
-        kept = []
-        for r in rows:
-            story = r.get("story_id") or r["id"]
-            if story not in seen:
-                seen.add(story)
-                kept.append(r)
-        rows = kept
+    and the story's first publication."""
     stories = {r.get("story_id") or r["id"] for r in rows}
     members: dict[int, list[dict[str, Any]]] = {}
     ids = sorted(stories)
@@ -1531,7 +1546,7 @@ def multi_copy_stories(conn: sqlite3.Connection, limit: int = 20) -> list[dict[s
         "a.story_id FROM articles a WHERE a.story_id = a.id AND EXISTS (SELECT 1 FROM "
         "articles c WHERE c.story_id = a.id AND c.id != a.id) ORDER BY a.published_at DESC, "
         "a.id DESC LIMIT ?", (limit,))
-    return with_copies(conn, [_row(cursor, r) for r in cursor.fetchall()], fold=False)
+    return with_copies(conn, [_row(cursor, r) for r in cursor.fetchall()])
 
 
 WATCH_FIELDS = ("name", "query", "source", "topic", "entity", "exact", "created_at",
@@ -1568,7 +1583,7 @@ def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | 
                 f"SELECT {cols} FROM articles a WHERE {condition}{extra} ORDER BY {order} "
                 "LIMIT ?", [*key, *params, batch])
             rows = [_row(cursor, r) for r in cursor.fetchall()]
-            yield from with_copies(conn, rows, fold=False)
+            yield from with_copies(conn, rows)
             if len(rows) < batch:
                 break
             last = rows[-1]
