@@ -424,6 +424,9 @@ def _cluster_all(conn: sqlite3.Connection) -> None:
                  "(key) DO UPDATE SET value = excluded.value", (scheme(),))
 
 
+MAX_MEMBERS = 500  # copies a new article is compared with, at most
+
+
 def _cluster(conn: sqlite3.Connection, article_id: int, title: str | None,
              summary: str | None, body: str | None) -> None:
     """An article's entities, fingerprint and story, replacing what it had. A new article
@@ -448,13 +451,14 @@ def _cluster(conn: sqlite3.Connection, article_id: int, title: str | None,
                          "(?, ?)", [(key, article_id) for key in fp.bands])
         if story is None:
             marks = ",".join("?" * len(fp.bands))
-            # Every member of every story a band points at: the guard hears them all.
+            # Every member of every story a band points at: the guard hears them all (up
+            # to MAX_MEMBERS, so that no story, however large, makes a save slow).
             members = conn.execute(
                 "SELECT a.id, a.story_id, f.signature, f.size, f.facts FROM articles a "
                 "JOIN fingerprints f ON f.article_id = a.id WHERE a.id != ? AND a.story_id IN "
                 f"(SELECT c.story_id FROM fingerprint_bands b JOIN articles c ON c.id = "
-                f"b.article_id WHERE b.key IN ({marks}) AND b.article_id != ?)",
-                (article_id, *fp.bands, article_id)).fetchall()
+                f"b.article_id WHERE b.key IN ({marks}) AND b.article_id != ?) LIMIT ?",
+                (article_id, *fp.bands, article_id, MAX_MEMBERS)).fetchall()
             chosen = choose_story(fp, [Candidate(i, s, unpack(sig), n, json.loads(f))
                                        for i, s, sig, n, f in members])
             story = chosen[0] if chosen else None
