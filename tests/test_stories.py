@@ -86,6 +86,8 @@ def test_copies_with_edits_across_outlets_are_one_story(archive):
     ("Shanghai customs", "Ningbo customs", "a place"),
     ("counterfeit Nike", "counterfeit Adidas", "a party"),
     ("on Wednesday", "on Nov. 27", "a date"),
+    ("on Wednesday", "on Thursday", "a day at the end of a sentence"),
+    ("Yangshan port", "Waigaoqiao Free Trade Zone", "a place of several words"),
 ])
 def test_the_guard_keeps_apart_copies_that_differ_in_a_fact(archive, old, new, why):
     first = archive.save(story("xinhua", "https://english.news.cn/a", WIRE))
@@ -108,6 +110,29 @@ def test_chinese_copies_are_one_story_and_a_changed_number_is_not(archive):
     ids = story_ids(archive.path)
     assert ids["http://ip.people.com.cn/b"] == first.article_id != copy.article_id
     assert ids["https://cn.chinadaily.com.cn/c"] == other.article_id
+
+
+@pytest.mark.parametrize(("old", "new", "why"), [
+    ("上海海关", "宁波海关", "a customs district"),
+    ("阿迪达斯", "耐克", "a brand in quotes"),
+    ("11月18日", "11月25日", "a date"),
+])
+def test_the_guard_in_chinese(archive, old, new, why):
+    base = [p.replace("近日", "11月18日").replace("侵权运动鞋", "“阿迪达斯”运动鞋")
+            for p in WIRE_ZH]
+    first = archive.save(story("xinhua", "http://www.news.cn/a", base, language="zh"))
+    changed = [p.replace(old, new) for p in base]
+    assert changed != base
+    other = archive.save(story("people-ip", "http://ip.people.com.cn/b", changed,
+                               language="zh"))
+    assert story_ids(archive.path)["http://ip.people.com.cn/b"] == other.article_id != \
+        first.article_id, why
+    # and the same text without its dateline is a copy
+    copy = archive.save(story("chinadaily", "https://cn.chinadaily.com.cn/c",
+                              [base[0].replace("新华社上海11月20日电 ", ""), *base[1:]],
+                              language="zh"))
+    assert story_ids(archive.path)["https://cn.chinadaily.com.cn/c"] == first.article_id \
+        != copy.article_id
 
 
 def test_search_and_export_show_one_row_per_story_unless_all_copies(archive, ipnews):

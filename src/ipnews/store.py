@@ -394,6 +394,14 @@ def _migration_7(db: Any) -> None:
         "DROP VIEW stories",
     ):
         conn.execute(statement)
+    # The index's update trigger, as sqlite-utils made it, fired on any column: setting
+    # story_id (or last_seen, on every revisit) re-indexed the whole text. Now only a
+    # change to an indexed column does.
+    (trigger,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                              "name = 'articles_au'").fetchone()
+    conn.execute("DROP TRIGGER articles_au")
+    conn.execute(trigger.replace("AFTER UPDATE ON", "AFTER UPDATE OF " + ", ".join(
+        (*FTS_COLUMNS, *ZH_COLUMNS)) + " ON", 1))
     conn.execute(STORIES_VIEW)
     _cluster_all(conn)
 
