@@ -58,12 +58,10 @@ def _rows(c: corpus.Corpus, n: int, counts: dict[str, int], pairs: bool = True
                a.summary, a.language, a.body, body_hash, content_hash, SEEN_AT, SEEN_AT, *zh)
 
 
-def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True,
-          stem: bool = True) -> dict:
-    """Write an archive of n synthetic articles to path; return what it took. pairs=False
-    leaves the Chinese pairs columns empty: the size the Chinese index adds. stem=False
-    indexes without the porter stemmer (unicode61 alone, as before schema v5): what
-    stemming costs a query, everything else equal."""
+def bulk_file(path: Path) -> tuple[Path, sqlite3.Connection, list[str]]:
+    """A new archive made by ipnews beside path (<name>.building), open for a bulk insert:
+    no journal, no fsync, a large page cache, the articles' triggers dropped (their SQL
+    is returned, to make them again once the rows are in)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
@@ -72,15 +70,23 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     # below and rename it, so that marker would be stale and orphaned.
     tmp.with_name(tmp.name + ".verified").unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
-    # A throwaway file being built: no journal, no fsync, a large page cache.
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")
-    triggers = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
                             "AND tbl_name = 'articles'").fetchall()
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                "AND tbl_name = 'articles'").fetchall():
+    for name, _ in triggers:
         conn.execute(f'DROP TRIGGER "{name}"')
+    return tmp, conn, [sql for _, sql in triggers]
+
+
+def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True,
+          stem: bool = True) -> dict:
+    """Write an archive of n synthetic articles to path; return what it took. pairs=False
+    leaves the Chinese pairs columns empty: the size the Chinese index adds. stem=False
+    indexes without the porter stemmer (unicode61 alone, as before schema v5): what
+    stemming costs a query, everything else equal."""
+    tmp, conn, triggers = bulk_file(path)
     if not stem:
         (fts_sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'"
                                   ).fetchone()
@@ -100,7 +106,7 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
     start = time.perf_counter()
     conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
     index_s = time.perf_counter() - start
-    for (sql,) in triggers:
+    for sql in triggers:
         conn.execute(sql)
     text_bytes = conn.execute(
         "SELECT sum(length(CAST(title AS BLOB)) + length(CAST(coalesce(summary, '') AS BLOB))"

@@ -29,6 +29,7 @@ import measure
 # Before the heavy imports: children inherit the RSS high-water mark of whoever starts them.
 measure.start_launcher()
 
+import bench_clusters  # noqa: E402
 import bench_extraction  # noqa: E402
 import bench_fetch  # noqa: E402
 import bench_generic  # noqa: E402
@@ -37,7 +38,7 @@ import bench_search  # noqa: E402
 import bench_startup  # noqa: E402
 from measure import RESULTS, Row  # noqa: E402
 
-SECTIONS = ("start", "extract", "generic", "fetch", "hosts", "search")
+SECTIONS = ("start", "extract", "generic", "fetch", "hosts", "search", "clusters")
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,19 @@ class Plan:
     search_budget: float  # seconds of repeated runs per query and size
     host_sizes: tuple[int, ...]  # articles per site, one site per loopback host
     host_compare_runs: int  # delay-0 runs of ipnews and of trafilatura's CLI, taking turns
+    cluster_size: int  # articles of the clustering archive (and one a tenth of it)
+    cluster_new: int  # new articles stored through Archive.save on each
 
 
 QUICK = Plan("quick", start_runs=5, extract_repeat=3, fetch_sizes=(200,), no_raw_size=200,
              incremental_size=200, fallback_size=200, search_sizes=(10_000,),
-             search_budget=0.3, host_sizes=(2, 1, 1, 1), host_compare_runs=1)
+             search_budget=0.3, host_sizes=(2, 1, 1, 1), host_compare_runs=1,
+             cluster_size=10_000, cluster_new=300)
 FULL = Plan("full", start_runs=11, extract_repeat=10, fetch_sizes=(1_000, 10_000),
             no_raw_size=1_000, incremental_size=10_000, fallback_size=1_000,
             search_sizes=(10_000, 100_000), search_budget=1.5,
-            host_sizes=(15, 11, 10, 9, 8, 7, 6, 5), host_compare_runs=3)
+            host_sizes=(15, 11, 10, 9, 8, 7, 6, 5), host_compare_runs=3,
+            cluster_size=100_000, cluster_new=1_000)
 
 
 def log(message: str) -> None:
@@ -107,10 +112,14 @@ def section_search(plan: Plan) -> list[Row]:
     return [*bench_search.rows_for(sizes, data), bench_search.stemming_row(stem, labels)]
 
 
+def section_clusters(plan: Plan) -> list[Row]:
+    return bench_clusters.run(plan.cluster_size, log=log, new=plan.cluster_new)
+
+
 RUNNERS: dict[str, Callable[[Plan], list[Row]]] = {
     "start": section_start, "extract": section_extract, "generic": section_generic,
     "fetch": section_fetch,
-    "hosts": section_hosts, "search": section_search,
+    "hosts": section_hosts, "search": section_search, "clusters": section_clusters,
 }
 
 
