@@ -43,7 +43,7 @@ from measure import CACHE, RESULTS, Row, median, ms, percentile, verdict
 
 import ipnews.store as store
 from ipnews.article import Article
-from ipnews.clustering import SAME, conflicts, containment, scheme, unpack
+from ipnews.clustering import SAME, conflicts, containment, scheme, unpack, unpack_facts
 from ipnews.store import SCHEMA_VERSION, Archive
 
 AREA = "clusters"
@@ -125,7 +125,7 @@ def ensure(n: int, seed: int = wirecopies.DEFAULT_SEED, log=print) -> tuple[Path
 
 
 # --- sizes ------------------------------------------------------------------------------
-STORY_TABLES = ("fingerprints", "fingerprint_bands", "idx_fingerprint_bands_article",
+STORY_TABLES = ("fingerprints", "fingerprint_bands",
                 "entities", "idx_entities_kind_key", "idx_articles_story_id")
 
 
@@ -260,7 +260,7 @@ def _fingerprints(conn: sqlite3.Connection, ids: set[int]) -> dict[int, tuple]:
         for i, size, sig, facts in conn.execute(
                 f"SELECT article_id, size, signature, facts FROM fingerprints WHERE article_id "
                 f"IN ({marks})", chunk):
-            out[i] = (unpack(sig), size, json.loads(facts))
+            out[i] = (unpack(sig), size, unpack_facts(facts))
     bands: dict[int, set[int]] = defaultdict(set)
     for start in range(0, len(ids_list), 500):
         chunk = ids_list[start:start + 500]

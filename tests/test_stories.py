@@ -272,3 +272,19 @@ def test_copies_that_fill_the_first_page_still_leave_room_for_other_stories(arch
     assert len(found) == 2 and len({r["story_id"] for r in found}) == 2
     wire = next(r for r in found if r["source"] != "ctplo")
     assert len(wire["also_in"]) == 3
+
+
+def test_a_fetch_fingerprints_in_the_extraction_process_not_the_parent(mirror, ipnews,
+                                                                       monkeypatch):
+    import ipnews.clustering as clustering
+
+    made_here: list[str] = []
+    real = clustering.analyse
+    monkeypatch.setattr(clustering, "analyse",
+                        lambda *text: made_here.append(text[0]) or real(*text))
+    args = ("--db", str(mirror.db), "--config", str(mirror.config))
+    assert ipnews("fetch", "shine", "-q", *args).code == 0
+    stored = rows(mirror.db, "SELECT count(*) FROM articles")[0][0]
+    assert stored and rows(mirror.db, "SELECT count(*) FROM fingerprints")[0][0] == stored
+    assert rows(mirror.db, "SELECT count(*) FROM articles WHERE story_id IS NULL") == [(0,)]
+    assert made_here == []  # the parent only stored what the child made

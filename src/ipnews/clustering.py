@@ -30,10 +30,14 @@ headline. Each copy stays an article of its source; the copies share a story id.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import operator
 import re
+import struct
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +88,7 @@ def scheme() -> str:
     from rensa import RMinHash
 
     return (f"rensa-a{RMinHash.ALGORITHM_VERSION}-p{NUM_PERM}-b{BANDS}-w{WORD_SHINGLE}"
-            f"-c{CJK_SHINGLE}-s{SEED}-v2")
+            f"-c{CJK_SHINGLE}-s{SEED}-v3")
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,15 @@ class Fingerprint:
     bands: tuple[int, ...]  # one key per band, the band's number folded in
     facts: dict[str, list[str]] = field(default_factory=dict)
 
-    def facts_json(self) -> str:
-        return json.dumps(self.facts, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"))
+    def packed_facts(self) -> bytes:
+        """The facts as stored: compact JSON, zlib-compressed (their keys repeat; a third
+        of the size)."""
+        return zlib.compress(json.dumps(self.facts, ensure_ascii=False, sort_keys=True,
+                                        separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack_facts(blob: bytes) -> dict[str, list[str]]:
+    return json.loads(zlib.decompress(blob))
 
 
 def _is_cjk(token: str) -> bool:
@@ -203,6 +213,29 @@ def fingerprint(body: str | None, entities: Sequence[Any] | None = None) -> Fing
                        facts(tokens, text, entities))
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What an article's text gives the archive besides itself: its entities and its
+    fingerprint. Made in the extraction process during a fetch (the parent only stores
+    it), and made again by the store if the text changed since (key)."""
+
+    key: str
+    entities: list[Any]
+    fingerprint: Fingerprint | None
+
+
+def text_key(title: str | None, summary: str | None, body: str | None) -> str:
+    return hashlib.blake2b("\x00".join((title or "", summary or "", body or "")).encode(
+        "utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def analyse(title: str | None, summary: str | None, body: str | None) -> Analysis:
+    from ipnews.entities import extract
+
+    found = extract(title, summary, body)
+    return Analysis(text_key(title, summary, body), found, fingerprint(body, found))
+
+
 def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
     """One signed 64-bit key per band (SQLite's INTEGER): blake2b of the band's number and
     values, stable across processes and Python versions, unlike hash()."""
@@ -217,16 +250,16 @@ def band_keys(signature: tuple[int, ...]) -> tuple[int, ...]:
 
 def pack(signature: tuple[int, ...]) -> bytes:
     """rensa's values are 32-bit: four bytes each."""
-    return b"".join(v.to_bytes(4, "big") for v in signature)
+    return struct.pack(f">{len(signature)}I", *signature)
 
 
 def unpack(blob: bytes) -> tuple[int, ...]:
-    return tuple(int.from_bytes(blob[i:i + 4], "big") for i in range(0, len(blob), 4))
+    return struct.unpack(f">{len(blob) // 4}I", blob)
 
 
 def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     """Estimated Jaccard similarity of two texts' shingles."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+    return sum(map(operator.eq, a, b)) / len(a)
 
 
 def containment(a: tuple[int, ...], size_a: int, b: tuple[int, ...], size_b: int) -> float:
@@ -257,13 +290,17 @@ def conflicts(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass
 class Candidate:
     article_id: int
     story_id: int
     signature: tuple[int, ...]
     size: int
-    facts: dict[str, Any]
+    packed: bytes  # the facts as stored, read only if the guard needs them
+
+    @functools.cached_property
+    def facts(self) -> dict[str, list[str]]:
+        return unpack_facts(self.packed)
 
 
 def choose_story(new: Fingerprint, candidates: list[Candidate]) -> tuple[int, float] | None:

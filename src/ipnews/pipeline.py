@@ -475,7 +475,8 @@ class Fetcher:
                           headers=page.headers, fetched_at=page.fetched_at, sha256=page.sha256,
                           body=page.body, encoding=extracted.encoding, zbody=extracted.zbody)
         saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page),
-                                  listing_title=item.title, more=extra)
+                                  listing_title=item.title, more=extra,
+                                  analysis=extracted.analysis)
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome in ("new", "updated"):
             self.saved += 1

@@ -376,10 +376,9 @@ def _migration_7(db: Any) -> None:
     for statement in (
         "CREATE INDEX idx_articles_story_id ON articles (story_id)",
         "CREATE TABLE fingerprints (article_id INTEGER PRIMARY KEY REFERENCES articles (id), "
-        "size INTEGER NOT NULL, signature BLOB NOT NULL, facts TEXT NOT NULL)",
+        "size INTEGER NOT NULL, signature BLOB NOT NULL, facts BLOB NOT NULL)",
         "CREATE TABLE fingerprint_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL "
         "REFERENCES articles (id), PRIMARY KEY (key, article_id)) WITHOUT ROWID",
-        "CREATE INDEX idx_fingerprint_bands_article ON fingerprint_bands (article_id)",
         "CREATE TABLE entities (article_id INTEGER NOT NULL REFERENCES articles (id), "
         "kind TEXT NOT NULL, key TEXT NOT NULL, label TEXT NOT NULL, surface TEXT NOT NULL, "
         "PRIMARY KEY (article_id, kind, key)) WITHOUT ROWID",
@@ -432,42 +431,63 @@ def _cluster_all(conn: sqlite3.Connection) -> None:
                  "(key) DO UPDATE SET value = excluded.value", (scheme(),))
 
 
-MAX_MEMBERS = 500  # copies a new article is compared with, at most
+# A new article is compared with the stored articles that share the most bands with it
+# (the likeliest copies) and with the other members of their stories: at most this many,
+# so that no story, however large (a notice reprinted everywhere), makes a save slow.
+MAX_CANDIDATES = 20
+MAX_MEMBERS = 200
 
 
 def _cluster(conn: sqlite3.Connection, article_id: int, title: str | None,
-             summary: str | None, body: str | None) -> None:
+             summary: str | None, body: str | None, analysis: Any = None) -> None:
     """An article's entities, fingerprint and story, replacing what it had. A new article
-    joins the story it is a copy of, or starts its own; an edited one keeps its story."""
-    from ipnews.clustering import Candidate, choose_story, fingerprint, pack, unpack
-    from ipnews.entities import extract
+    joins the story it is a copy of, or starts its own; an edited one keeps its story.
+    analysis: clustering.analyse() of this text, made by the extraction process."""
+    from ipnews.clustering import (
+        Candidate,
+        analyse,
+        band_keys,
+        choose_story,
+        pack,
+        text_key,
+        unpack,
+    )
 
-    found = extract(title, summary, body)
+    if analysis is None or analysis.key != text_key(title, summary, body):
+        analysis = analyse(title, summary, body)
+    found = analysis.entities
     conn.execute("DELETE FROM entities WHERE article_id = ?", (article_id,))
     conn.executemany(
         "INSERT INTO entities (article_id, kind, key, label, surface) VALUES (?, ?, ?, ?, ?)",
         [(article_id, e.kind, e.key, e.label, e.surface) for e in found])
-    conn.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", (article_id,))
-    conn.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
-    fp = fingerprint(body, found)
+    old = conn.execute("SELECT signature FROM fingerprints WHERE article_id = ?",
+                       (article_id,)).fetchone()
+    if old is not None:  # its bands, from its signature: no second index on the bands
+        conn.executemany("DELETE FROM fingerprint_bands WHERE key = ? AND article_id = ?",
+                         [(key, article_id) for key in band_keys(unpack(old[0]))])
+        conn.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+    fp = analysis.fingerprint
     story = conn.execute("SELECT story_id FROM articles WHERE id = ?",
                          (article_id,)).fetchone()[0]
     if fp is not None:
         conn.execute("INSERT INTO fingerprints (article_id, size, signature, facts) VALUES "
-                     "(?, ?, ?, ?)", (article_id, fp.size, pack(fp.signature), fp.facts_json()))
+                     "(?, ?, ?, ?)", (article_id, fp.size, pack(fp.signature),
+                                      fp.packed_facts()))
         conn.executemany("INSERT OR IGNORE INTO fingerprint_bands (key, article_id) VALUES "
                          "(?, ?)", [(key, article_id) for key in fp.bands])
         if story is None:
-            marks = ",".join("?" * len(fp.bands))
-            # Every member of every story a band points at: the guard hears them all (up
-            # to MAX_MEMBERS, so that no story, however large, makes a save slow).
+            near = [i for (i,) in conn.execute(
+                f"SELECT article_id FROM fingerprint_bands WHERE key IN "
+                f"({','.join('?' * len(fp.bands))}) AND article_id != ? GROUP BY article_id "
+                "ORDER BY count(*) DESC, article_id LIMIT ?",
+                (*fp.bands, article_id, MAX_CANDIDATES))]
             members = conn.execute(
                 "SELECT a.id, a.story_id, f.signature, f.size, f.facts FROM articles a "
-                "JOIN fingerprints f ON f.article_id = a.id WHERE a.id != ? AND a.story_id IN "
-                f"(SELECT c.story_id FROM fingerprint_bands b JOIN articles c ON c.id = "
-                f"b.article_id WHERE b.key IN ({marks}) AND b.article_id != ?) LIMIT ?",
-                (article_id, *fp.bands, article_id, MAX_MEMBERS)).fetchall()
-            chosen = choose_story(fp, [Candidate(i, s, unpack(sig), n, json.loads(f))
+                "JOIN fingerprints f ON f.article_id = a.id WHERE a.story_id IN (SELECT "
+                f"story_id FROM articles WHERE id IN ({','.join('?' * len(near))})) "
+                "AND a.id != ? LIMIT ?", (*near, article_id, MAX_MEMBERS)).fetchall() \
+                if near else []
+            chosen = choose_story(fp, [Candidate(i, s, unpack(sig), n, f)
                                        for i, s, sig, n, f in members])
             story = chosen[0] if chosen else None
     conn.execute("UPDATE articles SET story_id = ? WHERE id = ?",
@@ -799,9 +819,11 @@ class Archive:
 
     def save(self, article: Article, capture: Capture | None = None,
              run_id: int | None = None, aliases: tuple[str, ...] = (),
-             listing_title: str | None = None, more: list[Capture] | None = None) -> Saved:
+             listing_title: str | None = None, more: list[Capture] | None = None,
+             analysis: Any = None) -> Saved:
         """Store one article in one transaction and say what it was for the archive. `more`
-        are the captures of the story's further pages, kept beside its own for reextract."""
+        are the captures of the story's further pages, kept beside its own for reextract;
+        analysis: its entities and fingerprint, if the extraction process made them."""
         from ipnews.topics import topics_of  # here: `ipnews search` never needs its rules
 
         now = utcnow()
@@ -858,7 +880,7 @@ class Archive:
                         changes["capture_id"] = capture_id
                     self.db["articles"].update(article_id, changes)
                     _cluster(self.conn, article_id, article.title, article.summary,
-                             article.body)
+                             article.body, analysis)
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("updated", article_id, version)
             else:
@@ -879,7 +901,7 @@ class Archive:
                         **row_fields, "version": 1, "first_seen": now, "last_seen": now,
                         "capture_id": capture_id}).last_pk
                     _cluster(self.conn, article_id, article.title, article.summary,
-                             article.body)
+                             article.body, analysis)
                     self.step()
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("new", article_id, 1)

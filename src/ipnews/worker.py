@@ -100,8 +100,15 @@ class Job:
         if self.ip_only:
             ip_related = is_ip_related(*story_texts(article))
         zbody = zlib.compress(self.body, 6) if self.keep_raw else None
+        analysis = None
+        if not self.inspect and ip_related is not False:
+            # Entities and fingerprint here, in the extraction process: the parent, which
+            # stores every site's articles, only writes them.
+            from ipnews.clustering import analyse
+
+            analysis = analyse(article.title, article.summary, article.body)
         return Extracted(article, decoded.encoding, decoded.replacements, zbody, ip_related,
-                         refusal, terms)
+                         refusal, terms, analysis)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class Extracted:
     ip_related: bool | None = None
     refusal: tuple[str, str] | None = None  # inspect jobs: (kind, message) of the gate
     ip_terms: list[str] | None = None  # inspect jobs of sources that keep only IP stories
+    analysis: Any = None  # clustering.analyse() of the article, for the store
 
     @property
     def refused(self) -> ExtractError | None:
