@@ -10,7 +10,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +474,27 @@ def _also_in(rows: list[dict[str, Any]]) -> None:
         r["also in"] = ", ".join(dict.fromkeys(c["source"] for c in r.get("also_in") or ()))
 
 
+def _glossary(config: Any) -> dict[str, tuple[str, ...]]:
+    """The glossary a query is expanded with: the user's groups first, then ipnews's."""
+    from ipnews.glossary import GLOSSARY, expansions
+
+    return expansions(config.glossary_groups() + GLOSSARY)
+
+
+@contextlib.contextmanager
+def _writing(db: Path) -> Iterator[Any]:
+    """The archive open for writing under the run lock (no fetch meanwhile), closed
+    whatever happens."""
+    from ipnews.lock import RunLock
+
+    with RunLock(db):
+        archive = _open_archive(db)
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+
 def _check_entity(value: str | None) -> tuple[str, str] | None:
     if value is None:
         return None
@@ -535,11 +556,7 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
     wanted = _fields(fields, SEARCH_FIELDS)
     source, since, until = (_check_source(source, config), _check_date(since, "--since"),
                             _check_date(until, "--until"))
-    glossary = None
-    if not exact:
-        from ipnews.glossary import GLOSSARY, expansions
-
-        glossary = expansions(config.glossary_groups() + GLOSSARY)
+    glossary = None if exact else _glossary(config)
     conn = _open_reader(db)
     try:
         rows = run_search(conn, " ".join(query), raw=raw, source=source, since=since,
@@ -625,20 +642,20 @@ def show(keys: tuple[str, ...], with_versions: bool, fmt: str, fields: str | Non
 
 
 def _compare_copies(conn: Any, record: dict[str, Any]) -> None:
-    """How each copy of the story differs from this article, in words: a title of its
-    own, words added and removed in the text, and the facts the guard compared."""
+    """How each copy of the story differs from this article: a headline of its own, and
+    the words its text adds and leaves out."""
     from ipnews.diffing import diff_versions, tokens
-    from ipnews.store import get_article
+    from ipnews.store import version_texts
 
     for copy in record.get("copies") or ():
-        other = get_article(conn, str(copy["id"])) or {}
-        diffs = diff_versions(record, other, fields=("title", "body"))
-        added = sum(len([t for t in tokens(c.text) if t.strip()]) for d in diffs
-                    if d.field == "body" for c in d.changes if c.op == "insert")
-        removed = sum(len([t for t in tokens(c.text) if t.strip()]) for d in diffs
-                      if d.field == "body" for c in d.changes if c.op == "delete")
-        copy["differs"] = {"title": any(d.changed for d in diffs if d.field == "title"),
-                           "words_added": added, "words_removed": removed}
+        texts = version_texts(conn, copy["id"])
+        title, body = diff_versions(record, texts[max(texts)], fields=("title", "body"))
+        words = {"insert": 0, "delete": 0}
+        for change in body.changes:
+            if change.op in words:
+                words[change.op] += sum(1 for t in tokens(change.text) if t.strip())
+        copy["differs"] = {"title": title.changed, "words_added": words["insert"],
+                           "words_removed": words["delete"]}
 
 
 def _version_diffs(conn: Any, article_id: int) -> list[dict[str, Any]]:
@@ -842,14 +859,8 @@ def stories(rebuild: bool, limit: int, fmt: str, fields: str | None, db_option: 
 
     _config, db = _setup(config_option, db_option, strict=False)
     if rebuild:
-        from ipnews.lock import RunLock
-
-        with RunLock(db):
-            archive = _open_archive(db)
-            try:
-                count = archive.rebuild_stories()
-            finally:
-                archive.close()
+        with _writing(db) as archive:
+            count = archive.rebuild_stories()
         click.echo(f"stories: rebuilt, {count:,} stories", err=True)
         return
     conn = _open_reader(db)
@@ -900,7 +911,6 @@ def watch_add(name: str, query: str | None, source: str | None, topic: str | Non
         ipnews watch add gacc --entity GACC
         ipnews watch add sneakers "counterfeit sneakers" --source shine
     """
-    from ipnews.lock import RunLock
     from ipnews.store import build_query
 
     if not re.fullmatch(r"[\w.-]{1,64}", name):
@@ -911,14 +921,10 @@ def watch_add(name: str, query: str | None, source: str | None, topic: str | Non
         build_query(query)  # refuse now what a run would refuse
     config, db = _setup(config_option, db_option, strict=False)
     parsed = _check_entity(entity)
-    with RunLock(db):
-        archive = _open_archive(db)
-        try:
-            archive.add_watch(name, query, source=_check_source(source, config),
-                              topic=_check_topic(topic),
-                              entity=":".join(parsed) if parsed else None, exact=exact)
-        finally:
-            archive.close()
+    with _writing(db) as archive:
+        archive.add_watch(name, query, source=_check_source(source, config),
+                          topic=_check_topic(topic),
+                          entity=":".join(parsed) if parsed else None, exact=exact)
 
 
 @watch.command("list")
@@ -955,15 +961,10 @@ def watch_rm(name: str, db_option: str | None, config_option: str | None) -> Non
     Example:
         ipnews watch rm customs
     """
-    from ipnews.lock import RunLock
 
     _config, db = _setup(config_option, db_option, strict=False)
-    with RunLock(db):
-        archive = _open_archive(db)
-        try:
-            archive.remove_watch(name)
-        finally:
-            archive.close()
+    with _writing(db) as archive:
+        archive.remove_watch(name)
 
 
 @watch.command("run")
@@ -980,29 +981,20 @@ def watch_run(names: tuple[str, ...], fmt: str, fields: str | None, db_option: s
         ipnews watch run
         ipnews watch run customs --atom > ~/feeds/customs.xml
     """
-    from ipnews.glossary import GLOSSARY, expansions
-    from ipnews.lock import RunLock
     from ipnews.store import watches
 
     config, db = _setup(config_option, db_option, strict=False)
     wanted = _fields(fields, ("watch", *SEARCH_FIELDS))
-    glossary = expansions(config.glossary_groups() + GLOSSARY)
-    conn = _open_reader(db)
-    try:
-        known = [w["name"] for w in watches(conn)]
-    finally:
-        conn.close()
-    for name in names:
-        if name not in known:
-            raise UsageError(f"no watch named {_shown(name)} (see `ipnews watch list`)")
+    glossary = _glossary(config)
+    _open_reader(db).close()  # a missing or foreign file is an error, not a new archive
     rows: list[dict[str, Any]] = []
-    with RunLock(db):
-        archive = _open_archive(db)
-        try:
-            for name in names or known:
-                rows += [{"watch": name, **r} for r in archive.run_watch(name, glossary)]
-        finally:
-            archive.close()
+    with _writing(db) as archive:
+        known = [w["name"] for w in watches(archive.conn)]
+        for name in names:
+            if name not in known:
+                raise UsageError(f"no watch named {_shown(name)} (see `ipnews watch list`)")
+        for name in names or known:
+            rows += [{"watch": name, **r} for r in archive.run_watch(name, glossary)]
     feed = ("watch", *names) if names else ("watch",)
     if fmt == "table" and not wanted:
         if not rows:
