@@ -80,6 +80,24 @@ def bulk_file(path: Path) -> tuple[Path, sqlite3.Connection, list[str]]:
     return tmp, conn, [sql for _, sql in triggers]
 
 
+def fill(conn: sqlite3.Connection, triggers: list[str], rows: Iterator[tuple],
+         columns: tuple[str, ...]) -> tuple[float, float]:
+    """Insert the rows into a bulk_file() in one transaction, build the FTS index once,
+    make the triggers again; return the seconds the insert and the index took."""
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO articles ({', '.join(columns)}) VALUES "
+                     f"({', '.join('?' * len(columns))})", rows)
+    conn.execute("COMMIT")
+    insert_s = time.perf_counter() - start
+    start = time.perf_counter()
+    conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    index_s = time.perf_counter() - start
+    for sql in triggers:
+        conn.execute(sql)
+    return insert_s, index_s
+
+
 def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = True,
           stem: bool = True) -> dict:
     """Write an archive of n synthetic articles to path; return what it took. pairs=False
@@ -95,19 +113,9 @@ def build(path: Path, n: int, seed: int = corpus.DEFAULT_SEED, pairs: bool = Tru
         conn.execute(fts_sql.replace(TOKENIZE, TOKENIZE.removeprefix("porter ")))
     c = corpus.Corpus(seed, zh_share=corpus.ZH_ARTICLE_SHARE)
     counts = dict.fromkeys([*c.term_pools, "chinese", "zh_articles", *corpus.ZH_TERMS], 0)
-    start = time.perf_counter()
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO articles (source, url, title, published_at, authors, section, summary, "
-        "language, body, body_hash, content_hash, first_seen, last_seen, zh_title, zh_text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(c, n, counts, pairs))
-    conn.execute("COMMIT")
-    insert_s = time.perf_counter() - start
-    start = time.perf_counter()
-    conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    index_s = time.perf_counter() - start
-    for sql in triggers:
-        conn.execute(sql)
+    insert_s, index_s = fill(conn, triggers, _rows(c, n, counts, pairs), (
+        "source", "url", "title", "published_at", "authors", "section", "summary", "language",
+        "body", "body_hash", "content_hash", "first_seen", "last_seen", "zh_title", "zh_text"))
     text_bytes = conn.execute(
         "SELECT sum(length(CAST(title AS BLOB)) + length(CAST(coalesce(summary, '') AS BLOB))"
         " + length(CAST(body AS BLOB))) FROM articles").fetchone()[0]

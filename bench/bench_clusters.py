@@ -87,20 +87,10 @@ def build(path: Path, n: int, seed: int, log=print) -> dict:
     tmp, conn, triggers = archive.bulk_file(path)
     truth: list = []
     dups: Counter = Counter()
-    start = time.perf_counter()
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO articles (source, url, title, published_at, summary, language, body, "
-        "body_hash, content_hash, first_seen, last_seen, zh_title, zh_text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        _rows(wirecopies.WireCopies(seed), n, truth, dups))
-    conn.execute("COMMIT")
-    insert_s = time.perf_counter() - start
-    start = time.perf_counter()
-    conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    index_s = time.perf_counter() - start
-    for sql in triggers:
-        conn.execute(sql)
+    insert_s, index_s = archive.fill(conn, triggers, _rows(wirecopies.WireCopies(seed), n,
+                                                           truth, dups), (
+        "source", "url", "title", "published_at", "summary", "language", "body", "body_hash",
+        "content_hash", "first_seen", "last_seen", "zh_title", "zh_text"))
     conn.close()
     os.replace(tmp, path)
     meta = {"n": n, "rows": len(truth), "seed": seed,

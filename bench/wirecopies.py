@@ -162,6 +162,12 @@ def _money_en(n: int) -> str:
     return f"{n / 100:g} million yuan"
 
 
+def _award(rng: random.Random) -> int:
+    """Damages or a fine in ten-thousands of yuan, rounded as courts round them."""
+    return rng.choice((rng.randint(1, 99) * 10, rng.randint(1, 50) * 100,
+                       rng.randint(11, 99) * 5))
+
+
 def _trimmed_and_reworded(paras: list[str], rng: random.Random,
                           word_edits: tuple[tuple[str, str], ...],
                           boundary: str) -> tuple[list[str], list[str]]:
@@ -386,8 +392,7 @@ class WireCopies:
                       "Fake <<brand>> <<product>> workshops busted in <<city>>"]
             kinds.append("place")
         else:
-            money = rng.choice((rng.randint(1, 99) * 10, rng.randint(1, 50) * 100,
-                                rng.randint(11, 99) * 5))
+            money = _award(rng)
             f["number"] = _money_en(money)
             supreme = kind == "court" and rng.random() < 0.3
             if supreme:
@@ -504,8 +509,7 @@ class WireCopies:
                       "<<city>>警方查获假冒<<product>><<number>><<unit>>"]
             kinds.append("place")
         else:
-            money = rng.choice((rng.randint(1, 99) * 10, rng.randint(1, 50) * 100,
-                                rng.randint(11, 99) * 5))
+            money = _award(rng)
             f["number"] = str(money)
             supreme = kind == "court" and rng.random() < 0.3
             if supreme:
