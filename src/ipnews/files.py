@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from ipnews.errors import StorageError
 
@@ -40,12 +43,15 @@ def refuse_odd_file(path: Path) -> None:
                            "run again)")
 
 
-def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+def open_regular(path: Path, flags: int, mode: int = 0o644, follow: bool = False) -> int:
     """os.open that refuses links and special files, race-free: O_NOFOLLOW for links,
-    O_NONBLOCK so a FIFO cannot block the open, then fstat on what was actually opened."""
-    refuse_odd_file(path)
+    O_NONBLOCK so a FIFO cannot block the open, then fstat on what was actually opened.
+    follow: a link is followed (a file the user names, to read)."""
+    if not follow:
+        refuse_odd_file(path)
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+        fd = os.open(path, flags | (0 if follow else os.O_NOFOLLOW) | os.O_NONBLOCK
+                     | os.O_CLOEXEC, mode)
     except OSError as exc:
         raise StorageError(f"cannot open {path}: {exc.strerror}") from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -70,11 +76,18 @@ def read_small(path: Path, limit: int = 4096) -> bytes | None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace path by a file holding data. Written to a fresh name beside it, synced, then
-    renamed over it: a reader sees the old or the new file, never half of one, and a link
-    planted at path is refused rather than followed."""
+    """Replace path by a file holding data: a reader sees the old or the new file, never
+    half of one, and a link planted at path is refused rather than followed."""
+    with atomic_file(path) as out:
+        out.write(data)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file to stream into, written under a fresh name beside path, synced, then
+    renamed over path when the block ends without an error; otherwise path is untouched
+    and the partial file removed."""
     refuse_odd_file(path)
-    # os.urandom, not secrets: secrets loads OpenSSL, which `ipnews search` must not pay for.
     tmp = beside(path, f".{os.urandom(6).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -83,7 +96,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise StorageError(f"cannot write {path}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
