@@ -50,7 +50,8 @@ def test_schema_is_recorded_and_migrations_are_idempotent(tmp_path):
         (1, "initial schema"), (2, "url_status.checked_with"), (3, "documents, runs.health"),
         (4, "articles.attachments"),
         (5, "porter stemming and the Chinese pairs in the index, topics"),
-        (6, "stories view"), (7, "stories across outlets, entities, watches")]
+        (6, "stories view"), (7, "stories across outlets, entities, watches"),
+        (8, "evidence: what was sent, where a capture came from, listing captures")]
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"articles", "articles_fts", "article_urls", "versions", "captures", "runs",
             "fetch_log", "url_status", "migrations"} <= tables

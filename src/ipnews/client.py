@@ -127,6 +127,9 @@ class Page:
     fetched_at: str
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False  # only when the caller asked for a prefix (robots.txt)
+    # What was sent and the status line, for evidence and WARC request records.
+    exchange: dict[str, Any] | None = None
+    origin: dict[str, Any] | None = None  # a replayed page: the WARC record it came from
 
     @property
     def sha256(self) -> str:
@@ -793,7 +796,8 @@ class Client:
               truncate: bool) -> Page:
         headers = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
-            return Page(url, final, 304, headers, b"", utcnow(), redirects)
+            return Page(url, final, 304, headers, b"", utcnow(), redirects,
+                        exchange=_exchange(response, redirects))
         mime = headers.get("content-type", "").split(";")[0].strip().lower()
         if accept is not None and mime not in accept:
             raise PermanentError(f"unsupported type {_quote(mime)}", "not_html", url=url)
@@ -841,7 +845,8 @@ class Client:
             raise _BodyFault(f"corrupt compressed body: {exc}", "protocol_error",
                              url=url) from exc
         return Page(url, final, response.status_code, headers, b"".join(parts), utcnow(),
-                    redirects, truncated=cut or decoder.full)
+                    redirects, truncated=cut or decoder.full,
+                    exchange=_exchange(response, redirects))
 
     # -- robots.txt (RFC 9309) --
     def _check_robots(self, url: str, key: str, host: _Host, cutoff: float | None) -> None:
@@ -883,6 +888,13 @@ class Client:
         crawl_delay = robots.crawl_delay(self.settings.user_agent)
         if crawl_delay:
             host.delay = max(host.delay, min(float(crawl_delay), self.settings.max_crawl_delay))
+
+
+def _exchange(response: httpx.Response, redirects: list[str]) -> dict[str, Any]:
+    """The request as sent (without credentials), the HTTP version and reason phrase."""
+    sent = _without_credentials({k.lower(): v for k, v in response.request.headers.items()})
+    return {"request_headers": sent, "http_version": response.http_version,
+            "reason": response.reason_phrase, "redirects": list(redirects)}
 
 
 def _hide_location(response: httpx.Response) -> None:

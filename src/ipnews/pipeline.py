@@ -22,7 +22,7 @@ from ipnews.extraction import check_quality
 from ipnews.health import ALARMS, OK, Metrics, judge
 from ipnews.relevance import is_ip_related, story_texts
 from ipnews.sources.base import ListingItem, Source
-from ipnews.store import PERMANENT, Archive, Capture
+from ipnews.store import PERMANENT, Archive, Capture, Saved
 from ipnews.worker import Extractor, InProcess, Job
 
 log = logging.getLogger("ipnews")
@@ -47,6 +47,7 @@ class Report:
     duplicate: int = 0
     skipped: int = 0
     failed: int = 0
+    uncaptured: int = 0  # a replay: pages asked for that no capture holds (not a failure)
     listing_pages: int = 0
     requests: int = 0
     stopped: str | None = None
@@ -78,6 +79,8 @@ class Report:
         parts = (f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, "
                  f"{self.skipped} skipped, {self.failed} failed")
         line = f"{self.source}: {parts}"
+        if self.uncaptured:
+            line += f", {self.uncaptured} not captured"
         if self.errors and not self.failed:
             line += f", {len(self.errors)} listing error{'s' * (len(self.errors) > 1)}"
         if self.stopped:
@@ -103,6 +106,7 @@ class Options:
     max_pages: int | None = None  # documents per discovery start (listing pages, sitemaps)
     time_budget: float | None = None  # seconds per source
     stale_after: float | None = 30.0  # days: a feed or sitemap whose newest item is older
+    origin: str | None = None  # what the run reads, when not the network (runs.origin)
 
 
 class Runner:
@@ -189,6 +193,8 @@ class Fetcher:
         self._asked: set[str] = set()
         self._budget_end: float | None = None
         self.saved = 0  # articles new or updated in this run, all sources
+        # Pages captured earlier (a replay, an import) are stored with their own time.
+        self.historical = bool(getattr(client, "historical", False))
         archive.checked_with = filter_stamp()
 
     @property
@@ -202,7 +208,7 @@ class Fetcher:
         budget = self.options.time_budget
         self._budget_end = started + budget if budget else None
         requests_before = self.client.requests
-        run_id = self.archive.start_run(source.name)
+        run_id = self.archive.start_run(source.name, self.options.origin)
         status = None
         try:
             self._discover_and_fetch(source, report, run_id)
@@ -317,13 +323,17 @@ class Fetcher:
                     return False
                 if _is_end_of_pagination(exc, len(seen)):
                     return True
+                if _kind(exc) == "not_captured":  # a replay: the last run read no further
+                    report.uncaptured += 1
+                    return True
                 message = f"{kind} {_asked_at(source, url)}: {exc}"
                 self.archive.record(run_id, source.name, url, _kind(exc), str(exc))
                 report.errors.append(message)
                 log.info("%s: %s", source.name, message)
                 return True
             self.archive.remember_document(url, source.name, kind, page.headers,
-                                           len(listing.items), listing.newest)
+                                           len(listing.items), listing.newest,
+                                           _capture(url, page), run_id)
             report.metrics.documents += 1
             report.metrics.cards += len(listing.items)
             if kind != "listing" and opts.stale_after and _stale(listing.newest,
@@ -414,6 +424,13 @@ class Fetcher:
         if _kind(exc) == "interrupted":
             raise Interrupted(self.signal) from exc
         kind = _kind(exc)
+        if kind == "not_captured":
+            # A replay lacks this page (the run that made the captures skipped it, or it is
+            # a copy whose text was stored under another URL): nothing is wrong with it,
+            # and nothing is recorded that would change what a live run does.
+            report.uncaptured += 1
+            log.info("%s: not captured: %s", source.name, url)
+            return
         report.failed += 1
         report.errors.append(f"{_asked_at(source, url)}: {exc}")
         log.info("%s: failed: %s: %s", source.name, _asked_at(source, url), exc)
@@ -442,8 +459,9 @@ class Fetcher:
         return page
 
     def _finish(self, source: Source, item: ListingItem, page: Page, report: Report,
-                run_id: int) -> None:
-        """Collect the extraction of page, filter it, and save it in one transaction."""
+                run_id: int) -> Saved | None:
+        """Collect the extraction of page, filter it, and save it in one transaction; what
+        the archive made of it (None: failed or skipped)."""
         extra: list[Capture] = []
         try:
             extracted = self.extractor.collect(cutoff=self._budget_end)
@@ -461,22 +479,21 @@ class Fetcher:
             if exc.kind == "time_budget":  # the budget ran out while the page was read
                 report.stopped = "time budget"
                 self._postpone(source, [item], run_id)
-                return
+                return None
             self._fail(source, item.url, exc, report, run_id)
-            return
+            return None
         if ip_related is False:
             report.skipped += 1
             report.skipped_stories.append((item.url, article.title))
             log.info("%s: skipped (not about IP): %s %s", source.name, article.title, item.url)
             self.archive.record(run_id, source.name, item.url, "skipped",
                                 f"not about IP: {article.title}", remember=True)
-            return
-        capture = Capture(url=item.url, final_url=page.final_url, status=page.status,
-                          headers=page.headers, fetched_at=page.fetched_at, sha256=page.sha256,
-                          body=page.body, encoding=extracted.encoding, zbody=extracted.zbody)
+            return None
+        capture = _capture(item.url, page, extracted.encoding, extracted.zbody)
         saved = self.archive.save(article, capture, run_id, aliases=_aliases(source, page),
                                   listing_title=item.title, more=extra,
-                                  analysis=extracted.analysis)
+                                  analysis=extracted.analysis,
+                                  seen_at=page.fetched_at if self.historical else None)
         setattr(report, saved.outcome, getattr(report, saved.outcome) + 1)
         if saved.outcome in ("new", "updated"):
             self.saved += 1
@@ -484,6 +501,7 @@ class Fetcher:
             self.archive.record(run_id, source.name, item.url, "duplicate",
                                 f"same text as article {saved.article_id}")
         log.debug("%s: %s %s", source.name, saved.outcome, item.url)
+        return saved
 
     def _more_pages(self, source: Source, article: Article) -> tuple[Article, list[Capture]]:
         """The story with the text of its further pages (China Daily's ..._2.html), and their
@@ -500,11 +518,15 @@ class Fetcher:
                 source.name, source.base_url, source.settings, page.body, page.content_type, url,
                 keep_raw=self.archive.keep_raw))
             pages.append(extracted.article)
-            captures.append(Capture(url=url, final_url=page.final_url, status=page.status,
-                                    headers=page.headers, fetched_at=page.fetched_at,
-                                    sha256=page.sha256, body=page.body,
-                                    encoding=extracted.encoding, zbody=extracted.zbody))
+            captures.append(_capture(url, page, extracted.encoding, extracted.zbody))
         return source.join_pages(article, pages), captures
+
+
+def _capture(url: str, page: Page, encoding: str | None = None,
+             zbody: bytes | None = None) -> Capture:
+    return Capture(url=url, final_url=page.final_url, status=page.status, headers=page.headers,
+                   fetched_at=page.fetched_at, sha256=page.sha256, body=page.body,
+                   encoding=encoding, zbody=zbody, exchange=page.exchange, origin=page.origin)
 
 
 def _stored_pages(archive: Archive, source: Source, worker: Extractor | InProcess,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import inspect
 import json
 import os
@@ -18,7 +19,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -29,10 +30,10 @@ from urllib.parse import quote
 from ipnews import __version__
 from ipnews.article import CJK, Article, clean_line, utcnow
 from ipnews.bigrams import CJK_RUN, index_text
-from ipnews.errors import DiskFullError, StorageError, UsageError
+from ipnews.errors import DiskFullError, Interrupted, StorageError, UsageError
 from ipnews.files import SQLITE_SIDECARS, beside, read_small, refuse_odd_file, write_atomic
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # A page refused for good (not about IP, gone) is never asked for again; other refusals
 # (no article found, robots, too large...) are retried after a week: sites and parsers change.
 PERMANENT = ("skipped", "gone")
@@ -405,6 +406,25 @@ def _migration_7(db: Any) -> None:
     _cluster_all(conn)
 
 
+def _migration_8(db: Any) -> None:
+    """What a capture is evidence of, and what replays a fetch without the network.
+
+    - captures.exchange: what the client sent and how the server answered (request
+      headers, HTTP version, reason phrase, redirect hops), as JSON: a WARC's request
+      record and `show --evidence` give them as they were, not reconstructed.
+    - captures.origin: where a capture came from when it was not fetched by this archive
+      (a WARC file and record, a merged archive), as JSON.
+    - documents.capture_id: the last capture of each listing page, feed and sitemap, so
+      that `fetch --offline` can walk a source's listings as the last run saw them.
+    - runs.origin: what a run read, when not the network ("import FILE", "replay ...").
+    - an index on captures.final_url: replay looks a page up by the address asked."""
+    db["captures"].add_column("exchange", str)
+    db["captures"].add_column("origin", str)
+    db["documents"].add_column("capture_id", int)
+    db["runs"].add_column("origin", str)
+    db.conn.execute("CREATE INDEX idx_captures_final_url ON captures (final_url)")
+
+
 # One row per story: its first stored copy, with its copies' count and sources.
 STORIES_VIEW = (
     "CREATE VIEW stories AS SELECT a.id, a.published_at, substr(a.published_at, 1, 4) AS year, "
@@ -502,6 +522,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (5, "porter stemming and the Chinese pairs in the index, topics", _migration_5),
     (6, "stories view", _migration_6),
     (7, "stories across outlets, entities, watches", _migration_7),
+    (8, "evidence: what was sent, where a capture came from, listing captures", _migration_8),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -532,6 +553,10 @@ def _migrate(conn: sqlite3.Connection, db: Any, path: Path) -> None:
 
 
 # --- the archive ------------------------------------------------------------------------
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
 @dataclass
 class Capture:
     """What came over the wire for one article page, kept for re-extraction."""
@@ -545,6 +570,8 @@ class Capture:
     body: bytes
     encoding: str | None = None
     zbody: bytes | None = None  # body already compressed with zlib (by the extractor process)
+    exchange: dict[str, Any] | None = None  # what was sent, the status line, redirect hops
+    origin: dict[str, Any] | None = None  # not fetched here: the WARC record, the archive
 
 
 @dataclass(frozen=True)
@@ -725,15 +752,26 @@ class Archive:
         return out
 
     def remember_document(self, url: str, source: str, kind: str, headers: dict[str, str],
-                          items: int, newest: str | None) -> None:
+                          items: int, newest: str | None, capture: Capture | None = None,
+                          run_id: int | None = None) -> None:
+        """A listing page, feed or sitemap read: its validators, what it gave, and its last
+        capture (only the last: `fetch --offline` replays the listings as the last run saw
+        them, and a night's listing pages are not worth keeping forever)."""
         with self.transaction():
+            old = self.conn.execute("SELECT capture_id FROM documents WHERE url = ?",
+                                    (url,)).fetchone()
+            capture_id = self._insert_capture(capture, run_id)
             self.conn.execute(
                 "INSERT INTO documents (url, source, kind, etag, last_modified, checked_at, "
-                "items, newest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
-                "etag = excluded.etag, last_modified = excluded.last_modified, checked_at = "
-                "excluded.checked_at, items = excluded.items, newest = excluded.newest",
+                "items, newest, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) "
+                "DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
+                "checked_at = excluded.checked_at, items = excluded.items, newest = "
+                "excluded.newest, capture_id = coalesce(excluded.capture_id, capture_id)",
                 (url, source, kind, headers.get("etag"), headers.get("last-modified"),
-                 utcnow(), items, newest))
+                 utcnow(), items, newest, capture_id))
+            if old and old[0] is not None and capture_id is not None and old[0] != capture_id:
+                # Captures are found again by URL only, so no article shares this one.
+                self.conn.execute("DELETE FROM captures WHERE id = ? AND url = ?", (old[0], url))
 
     @_serialized
     def conditional_headers(self, url: str) -> dict[str, str]:
@@ -752,12 +790,26 @@ class Archive:
         return out
 
     # -- runs and logs --
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, origin: str | None = None) -> int:
+        """origin: what the run reads when it is not the network ("import FILE")."""
         with self.transaction():
             return self.db["runs"].insert({
                 "source": source, "started_at": utcnow(), "status": "running",
-                "ipnews_version": __version__,
+                "ipnews_version": __version__, "origin": origin,
             }).last_pk
+
+    def link_urls(self, article_id: int, urls: list[str], kind: str, seen_at: str) -> int:
+        """Other addresses of a stored story (an alias, a copy with the same text) that an
+        imported WARC or a merged archive names; a URL linked already keeps its story.
+        Returns how many were new."""
+        added = 0
+        with self.transaction():
+            for url in urls:
+                if not self.conn.execute("SELECT 1 FROM article_urls WHERE url = ?",
+                                         (url,)).fetchone():
+                    self._link(url, article_id, kind, seen_at)
+                    added += 1
+        return added
 
     @_serialized
     def earlier_metrics(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
@@ -801,12 +853,17 @@ class Archive:
                     (url, source, outcome, detail, now, now, checked))
 
     # -- saving --
-    def _insert_capture(self, capture: Capture | None, run_id: int | None) -> int | None:
+    def _insert_capture(self, capture: Capture | None, run_id: int | None,
+                        anywhen: bool = False) -> int | None:
+        """The capture's row id, inserting it unless the URL's last capture (any capture
+        of the URL, for anywhen: an import or merge brings old captures) has its bytes."""
         if capture is None or not self.keep_raw:
             return None
         last = self.conn.execute(
-            "SELECT id, sha256 FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1",
-            (capture.url,)).fetchone()
+            "SELECT id, sha256 FROM captures WHERE url = ?" + (" AND sha256 = ?" if anywhen
+                                                             else "")
+            + " ORDER BY id DESC LIMIT 1",
+            (capture.url, capture.sha256) if anywhen else (capture.url,)).fetchone()
         if last and last[1] == capture.sha256:
             return last[0]  # the same bytes again: a revisit, not a new capture
         return self.db["captures"].insert({
@@ -815,18 +872,30 @@ class Archive:
             "fetched_at": capture.fetched_at, "sha256": capture.sha256,
             "size": len(capture.body), "encoding": capture.encoding, "compression": "zlib",
             "body": capture.zbody or zlib.compress(capture.body, 6), "run_id": run_id,
+            "exchange": _json_or_none(capture.exchange), "origin": _json_or_none(capture.origin),
         }).last_pk
+
+    @_serialized
+    def has_capture(self, url: str, sha256: str) -> bool:
+        """Whether these exact bytes of url are stored (a re-import need not read them)."""
+        return self.conn.execute("SELECT 1 FROM captures WHERE url = ? AND sha256 = ?",
+                                 (url, sha256)).fetchone() is not None
 
     def save(self, article: Article, capture: Capture | None = None,
              run_id: int | None = None, aliases: tuple[str, ...] = (),
              listing_title: str | None = None, more: list[Capture] | None = None,
-             analysis: Any = None) -> Saved:
+             analysis: Any = None, seen_at: str | None = None) -> Saved:
         """Store one article in one transaction and say what it was for the archive. `more`
         are the captures of the story's further pages, kept beside its own for reextract;
-        analysis: its entities and fingerprint, if the extraction process made them."""
+        analysis: its entities and fingerprint, if the extraction process made them.
+
+        seen_at: when the text was captured, if not now (an import, a merge, a replay).
+        Such a text takes its place in the story's history by that time: compared with
+        the text current then, and kept as an earlier version if a later one is stored.
+        So captures may come in any order, and the same capture twice adds nothing."""
         from ipnews.topics import topics_of  # here: `ipnews search` never needs its rules
 
-        now = utcnow()
+        now = seen_at or utcnow()
         row_fields = {
             "source": article.source, "url": article.url, "title": article.title,
             "published_at": article.published_at,
@@ -855,18 +924,22 @@ class Archive:
                 # differ, but it must never rewrite the story it was matched to.
                 self._link(article.url, linked[0], "same_text", now, listing_title)
                 result = Saved("duplicate", linked[0], linked[2])
+            elif existing is not None and seen_at is not None and (earlier := self._earlier(
+                    existing[0], seen_at, article, capture, run_id, more)) is not None:
+                self._link(article.url, existing[0], "canonical", now, listing_title)
+                result = Saved(earlier, existing[0], existing[2] + (earlier == "updated"))
             elif existing is not None:
                 article_id, old_hash, version = existing
                 if old_hash == article.content_hash:
                     # The same text; its topics are recomputed (the rules may have changed:
                     # this is how `reextract` re-tags).
                     self.conn.execute(
-                        "UPDATE articles SET last_seen = ?, topics = ? WHERE id = ?",
-                        (now, row_fields["topics"], article_id))
+                        "UPDATE articles SET last_seen = max(last_seen, ?), topics = ? "
+                        "WHERE id = ?", (now, row_fields["topics"], article_id))
                     self._link(article.url, article_id, "canonical", now, listing_title)
                     result = Saved("unchanged", article_id, version)
                 else:
-                    capture_id = self._insert_capture(capture, run_id)
+                    capture_id = self._insert_capture(capture, run_id, seen_at is not None)
                     for page in more or ():
                         self._insert_capture(page, run_id)
                     self._keep_old_version(article_id)
@@ -889,11 +962,11 @@ class Archive:
                     (article.body_hash,)).fetchone()
                 if twin is not None:
                     self._link(article.url, twin[0], "same_text", now, listing_title)
-                    self.conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?",
-                                      (now, twin[0]))
+                    self.conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) "
+                                      "WHERE id = ?", (now, twin[0]))
                     result = Saved("duplicate", twin[0], twin[1])
                 else:
-                    capture_id = self._insert_capture(capture, run_id)
+                    capture_id = self._insert_capture(capture, run_id, seen_at is not None)
                     for page in more or ():
                         self._insert_capture(page, run_id)
                     self.step()
@@ -965,6 +1038,157 @@ class Archive:
                               "name = ?", (now, newest, name))
         return new
 
+    def merge_many(self, paths: list[Path], stop: threading.Event | None = None,
+                   progress: Callable[[int], None] | None = None) -> dict[str, int]:
+        """Other archives' stories merged into this one, by the rules of a fetch: each
+        text (every version) is saved with its capture in capture-time order, across all
+        the files (so the result does not depend on their order): a URL held by several
+        is one article whose versions interleave by time, a text held under another URL
+        becomes a duplicate link. Their runs are copied first (captures keep naming the
+        run that made them), then each story's other addresses, the captures of further
+        pages and the settled refusals. Texts stream: memory does not grow with them."""
+        import heapq
+
+        counts = dict.fromkeys(("texts", "new", "updated", "unchanged", "duplicate",
+                                "damaged", "runs", "links", "pages"), 0)
+        readers = []
+        try:
+            for path in paths:
+                if path.resolve() == self.path.resolve():
+                    raise UsageError(f"{path} is the archive being merged into")
+                conn = open_reader(path)
+                readers.append(conn)
+                version = _user_version(conn)
+                if version != SCHEMA_VERSION:
+                    raise UsageError(
+                        f"{path} has schema version {version}, this ipnews writes "
+                        f"{SCHEMA_VERSION}: upgrade it first (`ipnews watch run --db "
+                        f"{path}` opens it for writing and changes nothing else)")
+            runs = [self._copy_runs(conn, path, counts) for conn, path in zip(readers, paths,
+                                                                             strict=True)]
+            streams = [_texts(conn, i) for i, conn in enumerate(readers)]
+            for at, i, kind, article_id, version in heapq.merge(*streams):
+                if stop is not None and stop.is_set():  # between two texts, never inside one
+                    raise Interrupted(getattr(stop, "signum", 2))
+                self._merge_text(readers[i], paths[i], runs[i], kind, article_id, version,
+                                 at, counts)
+                if progress is not None:
+                    progress(counts["texts"])
+            for conn, path, mapped in zip(readers, paths, runs, strict=True):
+                self._merge_rest(conn, path, mapped, counts)
+        finally:
+            for conn in readers:
+                conn.close()
+        return counts
+
+    def _copy_runs(self, other: sqlite3.Connection, path: Path,
+                   counts: dict[str, int]) -> dict[int, int]:
+        columns = [r[1] for r in other.execute("PRAGMA table_info(runs)") if r[1] != "id"]
+        mapped: dict[int, int] = {}
+        with self.transaction():
+            for row in other.execute(f"SELECT id, {', '.join(columns)} FROM runs ORDER BY id"):
+                values = dict(zip(columns, row[1:], strict=True))
+                values["origin"] = f"merged from {path}, its run {row[0]}" + (
+                    f" ({values['origin']})" if values.get("origin") else "")
+                if values.get("status") == "running":
+                    values["status"] = "crashed"
+                # The same run met again (this file merged twice, or a run both files
+                # copied from a third): one row.
+                same = self.conn.execute(
+                    "SELECT id FROM runs WHERE source = ? AND started_at = ? AND finished_at "
+                    "IS ?", (values["source"], values["started_at"], values.get("finished_at"))
+                ).fetchone()
+                if same is not None:
+                    mapped[row[0]] = same[0]
+                    continue
+                mapped[row[0]] = self.db["runs"].insert(values).last_pk
+                counts["runs"] += 1
+        return mapped
+
+    def _merge_text(self, other: sqlite3.Connection, path: Path, runs: dict[int, int],
+                    kind: str, article_id: int, version: int, at: str,
+                    counts: dict[str, int]) -> None:
+        cols = ", ".join(f for f in ARTICLE_FIELDS if f not in ("topics", "story_id"))
+        row = other.execute(f"SELECT {cols}, capture_id FROM articles WHERE id = ?",
+                            (article_id,)).fetchone()
+        fields = dict(zip([*cols.split(", "), "capture_id"], row, strict=True))
+        capture_id = fields["capture_id"]
+        if kind == "v":
+            title, summary, body, attachments, capture_id = other.execute(
+                "SELECT title, summary, body, attachments, capture_id FROM versions WHERE "
+                "article_id = ? AND version = ?", (article_id, version)).fetchone()
+            fields.update(title=title, summary=summary, body=body, attachments=attachments)
+        article = Article(
+            source=fields["source"], url=fields["url"], title=fields["title"],
+            body=fields["body"], published_at=fields["published_at"],
+            authors=json.loads(fields["authors"] or "[]"), wire_source=fields["wire_source"],
+            editor=fields["editor"], section=fields["section"], summary=fields["summary"],
+            tags=json.loads(fields["tags"] or "[]"), language=fields["language"],
+            extraction=fields["extraction"] or "selectors",
+            flags=json.loads(fields["flags"] or "[]"),
+            attachments=json.loads(fields["attachments"] or "[]"))
+        capture = None
+        if capture_id is not None:
+            found = other.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE "
+                                  "id = ?", (capture_id,)).fetchone()
+            capture = self._merged_capture(found, path, counts)
+        listing_title = other.execute("SELECT listing_title FROM article_urls WHERE url = ?",
+                                      (fields["url"],)).fetchone()
+        saved = self.save(article, capture, runs.get(found[-1]) if capture else None,
+                          listing_title=listing_title[0] if listing_title else None,
+                          seen_at=at)
+        counts["texts"] += 1
+        counts[saved.outcome] += 1
+        if kind == "a":  # its other addresses, once its current text is in
+            for kind_, urls in (("alias", "alias"), ("same_text", "same_text")):
+                linked = [u for (u,) in other.execute(
+                    "SELECT url FROM article_urls WHERE article_id = ? AND kind = ?",
+                    (article_id, kind_))]
+                if linked:
+                    counts["links"] += self.link_urls(saved.article_id, linked, urls, at)
+
+    def _merged_capture(self, row: tuple | None, path: Path,
+                        counts: dict[str, int]) -> Capture | None:
+        if row is None:
+            return None
+        found = _capture_row(row)
+        if found["body"] is None or hashlib.sha256(found["body"]).hexdigest() != found["sha256"]:
+            counts["damaged"] += 1  # the text is merged; the damaged bytes are not
+            return None
+        origin = {"merged_from": str(path), "capture": found["id"]}
+        if found["origin"]:
+            origin["origin"] = found["origin"]
+        return Capture(url=found["url"], final_url=found["final_url"], status=found["status"],
+                       headers=found["headers"], fetched_at=found["fetched_at"],
+                       sha256=found["sha256"], body=found["body"], encoding=found["encoding"],
+                       zbody=row[CAPTURE_COLUMNS.index("body")], exchange=found["exchange"],
+                       origin=origin)
+
+    def _merge_rest(self, other: sqlite3.Connection, path: Path, runs: dict[int, int],
+                    counts: dict[str, int]) -> None:
+        """Captures of further pages, and refusals settled for good (stories judged not
+        about IP, pages gone): a later fetch or import need not ask again."""
+        rows = other.execute(
+            f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE id NOT IN (SELECT "
+            "capture_id FROM articles WHERE capture_id IS NOT NULL) AND id NOT IN (SELECT "
+            "capture_id FROM versions WHERE capture_id IS NOT NULL) AND id NOT IN (SELECT "
+            "capture_id FROM documents WHERE capture_id IS NOT NULL) ORDER BY id")
+        for row in rows:
+            capture = self._merged_capture(row, path, counts)
+            if capture is not None:
+                with self.transaction():
+                    before = self.conn.total_changes
+                    self._insert_capture(capture, runs.get(row[-1]), anywhen=True)
+                    counts["pages"] += self.conn.total_changes > before
+        settled = other.execute(
+            "SELECT url, source, status, detail, first_seen, last_seen, checked_with FROM "
+            "url_status WHERE status IN ('skipped', 'gone')").fetchall()
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO url_status (url, source, status, detail, first_seen, "
+                "last_seen, checked_with) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 "
+                "FROM article_urls WHERE url = ?)", [(*r, r[0]) for r in settled])
+
     def rebuild_stories(self) -> int:
         """Fingerprint, tag and cluster every article again, in one transaction (a reader
         sees the old stories until it commits). Returns the number of stories."""
@@ -1014,6 +1238,23 @@ class Archive:
                                       headers=json.loads(row[10] or "{}"), fetched_at=row[11],
                                       sha256=row[12], body=body, encoding=row[14])
 
+    @_serialized
+    def replay_capture(self, url: str) -> Capture | None:
+        """The newest intact capture made at url, whether url is the address asked (a
+        mirror's) or the canonical one: what `fetch --offline` answers with."""
+        row = self.conn.execute(
+            f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE url = ? OR final_url = ? "
+            "ORDER BY id DESC LIMIT 1", (url, url)).fetchone()
+        if row is None:
+            return None
+        found = _capture_row(row)
+        if found["body"] is None:
+            return None
+        return Capture(url=found["url"], final_url=found["final_url"], status=found["status"],
+                       headers=found["headers"], fetched_at=found["fetched_at"],
+                       sha256=found["sha256"], body=found["body"], encoding=found["encoding"],
+                       exchange=found["exchange"], origin=found["origin"])
+
     def latest_capture(self, url: str) -> Capture | None:
         """The newest intact raw capture of a URL (a story's further page), or None."""
         row = self.conn.execute(
@@ -1028,6 +1269,49 @@ class Archive:
         return Capture(url=row[0], final_url=row[1], status=row[2],
                        headers=json.loads(row[3] or "{}"), fetched_at=row[4], sha256=row[5],
                        body=body, encoding=row[7])
+
+    def _earlier(self, article_id: int, seen_at: str, article: Article,
+                 capture: Capture | None, run_id: int | None,
+                 more: list[Capture] | None) -> str | None:
+        """A text captured at seen_at, before the story's current text: "unchanged" if it
+        is the text that was current then, "updated" once kept as an earlier version in
+        its place; None when it is not earlier than the current text (save goes on)."""
+        # Each text's time is its page's fetch time where it has one: a live fetch stores
+        # a text a moment after its page arrived.
+        timeline = self.conn.execute(
+            "SELECT v.version, coalesce(c.fetched_at, v.captured_at), v.content_hash FROM "
+            "versions v LEFT JOIN captures c ON c.id = v.capture_id WHERE v.article_id = ? "
+            "UNION ALL SELECT a.version, coalesce(c.fetched_at, a.updated_at, a.first_seen), "
+            "a.content_hash FROM articles a LEFT JOIN captures c ON c.id = a.capture_id "
+            "WHERE a.id = ? ORDER BY 1", (article_id, article_id)).fetchall()
+        if seen_at >= timeline[-1][1]:
+            return None
+        then = [v for v in timeline if v[1] <= seen_at]
+        current_then = then[-1] if then else timeline[0]  # before the first: the first
+        if current_then[2] == article.content_hash:
+            self.conn.execute("UPDATE articles SET last_seen = max(last_seen, ?), first_seen = "
+                              "min(first_seen, ?) WHERE id = ?", (seen_at, seen_at, article_id))
+            return "unchanged"
+        after = then[-1][0] if then else 0  # the new text is version after + 1
+        capture_id = self._insert_capture(capture, run_id, anywhen=True)
+        for page in more or ():
+            self._insert_capture(page, run_id, anywhen=True)
+        # Two steps: the (article_id, version) index is unique, checked row by row.
+        self.conn.execute("UPDATE versions SET version = -(version + 1) WHERE article_id = ? "
+                          "AND version > ?", (article_id, after))
+        self.conn.execute("UPDATE versions SET version = -version WHERE article_id = ? AND "
+                          "version < 0", (article_id,))
+        self.conn.execute(
+            "INSERT INTO versions (article_id, version, title, summary, body, attachments, "
+            "content_hash, captured_at, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article_id, after + 1, article.title, article.summary, article.body,
+             json.dumps(article.attachments, ensure_ascii=False), article.content_hash,
+             seen_at, capture_id))
+        # Every expression reads the row as it was: the current text keeps its own time.
+        self.conn.execute("UPDATE articles SET version = version + 1, updated_at = "
+                          "coalesce(updated_at, first_seen), first_seen = min(first_seen, ?) "
+                          "WHERE id = ?", (seen_at, article_id))
+        return "updated"
 
     def _keep_old_version(self, article_id: int) -> None:
         """Copy the text about to be replaced into versions. Only superseded texts live
@@ -1044,7 +1328,8 @@ class Archive:
         self.conn.execute(
             "INSERT INTO article_urls (url, article_id, kind, listing_title, first_seen, "
             "last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET last_seen = "
-            "excluded.last_seen, listing_title = coalesce(excluded.listing_title, "
+            "max(last_seen, excluded.last_seen), first_seen = min(first_seen, "
+            "excluded.first_seen), listing_title = coalesce(excluded.listing_title, "
             "listing_title)", (url, article_id, kind, listing_title, now, now))
 
 
@@ -1624,6 +1909,221 @@ def export(conn: sqlite3.Connection, *, source: str | None = None, since: str | 
             key = (last["id"],) if len(key) == 1 else (last["published_at"], last["id"])
 
 
+def _texts(conn: sqlite3.Connection, i: int) -> Iterator[tuple[str, int, str, int, int]]:
+    """(captured at, i, "v" or "a", article id, version) of every text of an archive, in
+    capture-time order: each earlier version, then each article's current text."""
+    yield from ((at, i, kind, aid, version) for at, kind, aid, version in conn.execute(
+        "SELECT at, kind, article_id, version FROM (SELECT coalesce(c.fetched_at, "
+        "v.captured_at) AS at, 'v' AS kind, v.article_id, v.version FROM versions v LEFT JOIN "
+        "captures c ON c.id = v.capture_id UNION ALL SELECT coalesce(c.fetched_at, "
+        "a.updated_at, a.first_seen), 'a', a.id, a.version FROM articles a LEFT JOIN captures "
+        "c ON c.id = a.capture_id) ORDER BY at, article_id, version"))
+
+
+CAPTURE_COLUMNS = ("id", "url", "final_url", "status", "headers", "fetched_at", "sha256",
+                   "body", "encoding", "exchange", "origin", "run_id")
+
+
+def _capture_row(row: tuple) -> dict[str, Any]:
+    """A captures row as a dict, its body decompressed (None when damaged)."""
+    record = dict(zip(CAPTURE_COLUMNS, row, strict=True))
+    try:
+        record["body"] = zlib.decompress(record["body"])
+    except (zlib.error, TypeError):
+        record["body"] = None
+    for name in ("headers", "exchange", "origin"):
+        record[name] = json.loads(record[name]) if record[name] else None
+    record["headers"] = record["headers"] or {}
+    return record
+
+
+def listing_fields(article: dict[str, Any]) -> dict[str, Any]:
+    """The fields an article took from a listing card, feed item or sitemap entry (its
+    flags say which: "published_at:rss"), with where from: what a WARC's metadata record
+    must carry for an import to give the same article."""
+    out: dict[str, Any] = {}
+    for flag in article.get("flags") or ():
+        name, _, origin = flag.partition(":")
+        if name in ("published_at", "authors", "section", "title", "summary") and origin \
+                and article.get(name):
+            out[name] = article[name]
+            out.setdefault("origin", origin)
+    return out
+
+
+@_reading
+def warc_captures(conn: sqlite3.Connection, articles: Iterable[dict[str, Any]],
+                  everything: bool) -> Iterator[dict[str, Any]]:
+    """The captures to write in a WARC, each with the ipnews-* fields of its metadata
+    record: the listing documents' last captures first (everything only), then each
+    article's captures, its versions in order, then (everything only) every capture not
+    written yet (the further pages of stories split over several pages)."""
+    cols = ", ".join(CAPTURE_COLUMNS)
+    written: set[int] = set()
+    if everything:
+        documents = conn.execute(
+            f"SELECT d.url, d.source, d.kind, {', '.join('c.' + c for c in CAPTURE_COLUMNS)}"
+            " FROM documents d JOIN captures c ON c.id = d.capture_id ORDER BY c.id").fetchall()
+        for doc_url, source, kind, *row in documents:
+            capture = _capture_row(row)
+            written.add(capture["id"])
+            capture["meta"] = {"ipnews-document": kind, "ipnews-source": source,
+                               "ipnews-canonical-url": doc_url}
+            yield capture
+    for article in articles:
+        aid = article["id"]
+        links = conn.execute("SELECT url, kind, listing_title FROM article_urls WHERE "
+                             "article_id = ? ORDER BY first_seen, url", (aid,)).fetchall()
+        listing_title = next((t for u, k, t in links if u == article["url"] and t), None)
+        texts = conn.execute(
+            "SELECT version, capture_id FROM versions WHERE article_id = ? AND capture_id IS "
+            "NOT NULL ORDER BY version", (aid,)).fetchall()
+        current = conn.execute("SELECT capture_id FROM articles WHERE id = ?",
+                               (aid,)).fetchone()
+        if current and current[0] is not None:
+            texts.append((article["version"], current[0]))
+        base = {"ipnews-article-id": aid, "ipnews-source": article["source"],
+                "ipnews-canonical-url": article["url"],
+                "ipnews-extraction": article.get("extraction"),
+                "ipnews-listing": listing_fields(article) or None,
+                "ipnews-listing-title": listing_title,
+                "ipnews-aliases": [u for u, k, _ in links if k == "alias"] or None,
+                "ipnews-same-text": [u for u, k, _ in links if k == "same_text"] or None}
+        for version, capture_id in texts:
+            if capture_id in written:
+                continue
+            row = conn.execute(f"SELECT {cols} FROM captures WHERE id = ?",
+                               (capture_id,)).fetchone()
+            if row is None:
+                continue
+            written.add(capture_id)
+            capture = _capture_row(row)
+            capture["meta"] = {**base, "ipnews-version-number": version}
+            yield capture
+    if everything:
+        last = 0
+        while True:
+            rows = conn.execute(f"SELECT {cols} FROM captures WHERE id > ? ORDER BY id LIMIT 200",
+                                (last,)).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                last = row[0]
+                if row[0] not in written:
+                    capture = _capture_row(row)
+                    capture["meta"] = {"ipnews-role": "further page of a story"}
+                    yield capture
+
+
+@_reading
+def verifiable(conn: sqlite3.Connection, ids: list[int] | None = None
+               ) -> Iterator[dict[str, Any]]:
+    """Each article (those of ids, or all, by id) with the capture its text came from:
+    "raw" says whether the stored bytes are there and match their sha256, and "row"
+    whether the stored text still has the hash it was stored with."""
+    cols = ", ".join(f"a.{f}" for f in ARTICLE_FIELDS)
+    ccols = ", ".join(f"c.{c}" for c in CAPTURE_COLUMNS)
+    if ids is not None:
+        batches: Iterator[list[tuple]] = (conn.execute(
+            f"SELECT {cols}, a.capture_id, {ccols} FROM articles a LEFT JOIN captures c ON "
+            f"c.id = a.capture_id WHERE a.id = ?", (i,)).fetchall() for i in ids)
+    else:
+        batches = _id_batches(conn, f"SELECT {cols}, a.capture_id, {ccols} FROM articles a "
+                                    "LEFT JOIN captures c ON c.id = a.capture_id WHERE a.id > ? "
+                                    "ORDER BY a.id LIMIT 200")
+    n = len(ARTICLE_FIELDS)
+    for batch in batches:
+        for row in batch:
+            article = dict(zip(ARTICLE_FIELDS, row[:n], strict=True))
+            for name in JSON_FIELDS:
+                if name in article and isinstance(article[name], str):
+                    article[name] = json.loads(article[name])
+            capture = None if row[n] is None or row[n + 1] is None else _capture_row(
+                row[n + 1:])
+            if row[n] is None:
+                raw = "none"  # stored without its page (keep_raw off)
+            elif capture is None:
+                raw = "missing"
+            elif capture["body"] is None:
+                raw = "damaged"
+            else:
+                raw = ("intact" if hashlib.sha256(capture["body"]).hexdigest()
+                       == capture["sha256"] else "altered")
+            stored = Article(source=article["source"], url=article["url"],
+                             title=article["title"], body=article["body"],
+                             summary=article["summary"], attachments=article["attachments"])
+            article["text_hash"] = stored.content_hash  # of the text as it is now
+            article["row"] = "intact" if stored.content_hash == article["content_hash"] \
+                else "altered"
+            yield {"article": article, "capture": capture, "raw": raw}
+
+
+def _id_batches(conn: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
+    last = 0
+    while True:
+        rows = conn.execute(sql, (last,)).fetchall()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+@_reading
+def capture_at(conn: sqlite3.Connection, url: str) -> dict[str, Any] | None:
+    """The newest capture of a URL (a story's further page), as a dict, or None."""
+    row = conn.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE url = ? "
+                       "ORDER BY id DESC LIMIT 1", (url,)).fetchone()
+    return None if row is None else _capture_row(row)
+
+
+@_reading
+def evidence(conn: sqlite3.Connection, article_id: int) -> dict[str, Any] | None:
+    """What the archive can attest about an article: each text it held (current and
+    earlier versions) with the capture it came from, that capture's request and response,
+    its digest checked now, the run that stored it and where it came from."""
+    row = conn.execute("SELECT id, source, url, title, version, first_seen, last_seen, "
+                       "updated_at, content_hash, capture_id FROM articles WHERE id = ?",
+                       (article_id,)).fetchone()
+    if row is None:
+        return None
+    keys = ("id", "source", "url", "title", "version", "first_seen", "last_seen",
+            "updated_at", "content_hash")
+    out: dict[str, Any] = dict(zip(keys, row[:9], strict=True))
+    out["urls"] = [{"url": u, "kind": k, "first_seen": f, "last_seen": last}
+                   for u, k, f, last in conn.execute(
+                       "SELECT url, kind, first_seen, last_seen FROM article_urls WHERE "
+                       "article_id = ? ORDER BY first_seen, url", (article_id,))]
+    texts = [(v, at, h, c) for v, at, h, c in conn.execute(
+        "SELECT version, captured_at, content_hash, capture_id FROM versions WHERE "
+        "article_id = ? ORDER BY version", (article_id,))]
+    texts.append((out["version"], out["updated_at"] or out["first_seen"], out["content_hash"],
+                  row[9]))
+    out["captures"] = []
+    for version, at, text_hash, capture_id in reversed(texts):  # the current text first
+        entry: dict[str, Any] = {"version": version, "text_stored_at": at,
+                                 "text_sha256": text_hash, "capture": None}
+        found = conn.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)}, size FROM captures "
+                             "WHERE id = ?", (capture_id,)).fetchone() if capture_id else None
+        if found is not None:
+            capture = _capture_row(found[:-1])
+            body = capture.pop("body")
+            capture["size"] = found[-1]
+            capture["sha256_checked"] = (
+                "damaged: the stored bytes cannot be read" if body is None else
+                "match" if hashlib.sha256(body).hexdigest() == capture["sha256"] else
+                "MISMATCH: the stored bytes are not the ones recorded")
+            run = conn.execute(
+                "SELECT id, source, started_at, finished_at, status, ipnews_version, origin "
+                "FROM runs WHERE id = ?", (capture["run_id"],)).fetchone() \
+                if capture["run_id"] else None
+            capture["run"] = None if run is None else dict(zip(
+                ("id", "source", "started_at", "finished_at", "status", "ipnews_version",
+                 "origin"), run, strict=True))
+            entry["capture"] = capture
+        out["captures"].append(entry)
+    return out
+
+
 @_reading
 def runs(conn: sqlite3.Connection, limit: int = 20, source: str | None = None
          ) -> list[dict[str, Any]]:
@@ -1687,7 +2187,6 @@ def integrity_problems(conn: sqlite3.Connection, path: Path,
         indexed = conn.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
         if articles != indexed:
             problems.append(f"fts: {indexed} index rows for {articles} articles")
-        import hashlib
 
         for (cid, digest, body) in conn.execute("SELECT id, sha256, body FROM captures"):
             try:
