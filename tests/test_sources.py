@@ -29,11 +29,9 @@ def goldens(name: str) -> list[dict]:
         (FIXTURES / name / "expected").glob("*.json"))]
 
 
-@pytest.fixture
-def ten_sites(tmp_path: Path) -> Iterator[tuple[dict[str, SiteServer], Path, Path]]:
-    """Each built-in source on its own address, 127.0.0.2 to 127.0.0.11."""
-    root = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, root)
+def serve_ten(root: Path) -> dict[str, SiteServer]:
+    """Each built-in source's fixture site under root on its own address, 127.0.0.2 to
+    127.0.0.11 (the test is skipped where they cannot be bound)."""
     servers: dict[str, SiteServer] = {}
     try:
         for i, name in enumerate(source_names()):
@@ -44,13 +42,26 @@ def ten_sites(tmp_path: Path) -> Iterator[tuple[dict[str, SiteServer], Path, Pat
         for server in servers.values():
             server.close()
         pytest.skip("this machine cannot bind 127.0.0.2-11")
-    config = tmp_path / "config.toml"
+    return servers
+
+
+def ten_config(servers: dict[str, SiteServer], path: Path, fetch: str = "") -> Path:
+    """A config reading each source from its server; fetch: more [fetch] lines."""
     # The CNIPA mirror holds two of the five columns read by default.
     extra = {"cnipa": 'columns = ["53", "74"]\n'}
-    config.write_text("[fetch]\ndelay = 0\nhosts_at_once = 10\n" + "".join(
+    path.write_text("[fetch]\ndelay = 0\nhosts_at_once = 10\n" + fetch + "".join(
         f'\n[sources.{n}]\nbase_url = "{s.url}"\n{extra.get(n, "")}'
         for n, s in servers.items()), "utf-8")
-    yield servers, config, tmp_path / "ten.db"
+    return path
+
+
+@pytest.fixture
+def ten_sites(tmp_path: Path) -> Iterator[tuple[dict[str, SiteServer], Path, Path]]:
+    """Each built-in source on its own address, 127.0.0.2 to 127.0.0.11."""
+    root = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, root)
+    servers = serve_ten(root)
+    yield servers, ten_config(servers, tmp_path / "config.toml"), tmp_path / "ten.db"
     for server in servers.values():
         server.close()
 

@@ -228,9 +228,15 @@ def cli() -> None:
               help="Seconds between requests to one host (default 1).")
 @click.option("-v", "--verbose", count=True, help="List skipped stories and more.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@click.option("--offline", is_flag=True,
+              help="Touch no network: answer every request from the archive's own captures.")
+@click.option("--replay", "replay_file", metavar="FILE.warc.gz",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Touch no network: answer every request from this WARC file.")
 @common_options
 def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: int | None,
-          delay: float | None, verbose: int, quiet: bool, db_option: str | None,
+          delay: float | None, verbose: int, quiet: bool, offline: bool,
+          replay_file: Path | None, db_option: str | None,
           config_option: str | None) -> None:
     """Fetch new articles from the sources (default: all enabled) into the archive.
 
@@ -240,9 +246,15 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     (not about IP), failed; an ALARM line, even with -q, when a source looks broken.
 
     \b
+    --offline and --replay run the same fetch against captures instead of the network
+    (a demo, a parser change tested end to end, a run debugged after the fact); pages
+    keep the time they were captured. A page never captured fails as not_captured.
+
+    \b
     Example:
         ipnews fetch                 # all sources, from cron
         ipnews fetch shine --full    # backfill SHINE's whole history
+        ipnews --db demo.db fetch --replay archive.warc.gz
     """
     from ipnews.client import Client
     from ipnews.lock import RunLock
@@ -251,9 +263,13 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option, verbose, quiet)
+    if offline and replay_file:
+        raise UsageError("--offline answers from the archive, --replay from a WARC: "
+                         "give one of them")
     sources = _build_sources(config, source_names)
     settings = _client_settings(config, sources, delay)
     stop = Stop()
+    cap = config.fetch.get("max_bytes", MAX_PAGE_BYTES)
     check_path(db)  # before the lock file is made beside it
     check_sidecars(db)
     timeout = config.fetch.get("extract_timeout", DEFAULT_TIMEOUT)
@@ -263,12 +279,14 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         stack.callback(archive.close)
         progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
         stack.callback(_clear_progress, progress)
+        client_for, origin = (lambda: Client(settings, stop=stop)), None
+        if offline or replay_file:
+            client_for, origin = _replay_clients(archive, replay_file, cap, stop)
         options = Options(full=full, refresh=refresh,
                           max_pages=max_pages or (None if full else config.fetch.get("max_pages")),
                           time_budget=config.fetch.get("time_budget"),
-                          stale_after=config.fetch.get("stale_after", 30.0))
-        runner = Runner(archive, options, stop, progress=progress,
-                        client_for=lambda: Client(settings, stop=stop),
+                          stale_after=config.fetch.get("stale_after", 30.0), origin=origin)
+        runner = Runner(archive, options, stop, progress=progress, client_for=client_for,
                         extractor_for=lambda: Extractor(timeout=timeout, stop=stop),
                         hosts_at_once=config.fetch.get("hosts_at_once", HOSTS_AT_ONCE))
         stack.enter_context(_SignalHandlers(stop))
@@ -304,6 +322,42 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
         raise click.exceptions.Exit(EXIT_ALARM)
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+@contextlib.contextmanager
+def _consistent(archive: Any, progress: Callable[[str], None] | None, what: str,
+                again: str) -> Iterator[None]:
+    """A long write of many transactions: an interrupt says the archive is consistent and
+    how to finish; a storage error makes the next open check the file."""
+    try:
+        yield
+    except Interrupted as exc:
+        _clear_progress(progress)
+        click.echo(f"interrupted: the archive is consistent (every {what} is its own "
+                   f"transaction); {again}", err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
+    except StorageError:
+        archive.verified = False  # a file that failed us must be checked again next time
+        raise
+
+
+def _replay_clients(archive: Any, replay_file: Path | None, cap: int,
+                    stop: Any) -> tuple[Callable[[], Any], str]:
+    """The client factory of an offline fetch, and the run's origin."""
+    from ipnews.replay import ReplayClient, WarcIndex, archive_lookup
+
+    if replay_file is None:
+        return (lambda: ReplayClient(archive_lookup(archive), "the archive", stop),
+                "offline: the archive's captures")
+    try:
+        index = WarcIndex(replay_file, cap, stop.is_set)
+    except (OSError, StorageError) as exc:
+        raise UsageError(str(exc)) from None
+    for problem in index.tally.problems[:10]:
+        _say(f"  {problem}")
+    if not index.offsets:
+        raise UsageError(f"{replay_file}: no HTTP response in this file to replay")
+    return (lambda: index.client(stop)), f"replay {replay_file}"
 
 
 def _build_sources(config: Any, names: tuple[str, ...]) -> list[Any]:
@@ -585,10 +639,14 @@ def search(query: tuple[str, ...], raw: bool, source: str | None, since: str | N
 @click.argument("keys", nargs=-1, required=True, metavar="ID|URL...")
 @click.option("--versions", "with_versions", is_flag=True,
               help="Also every earlier version, each as a word diff from the one before.")
+@click.option("--evidence", "with_evidence", is_flag=True,
+              help="Instead: when and from where each text's page was fetched, the request "
+                   "and response headers, its digest (checked now) and the run that stored "
+                   "it, as text to attach to a memo (--json: as data).")
 @output_options
 @common_options
-def show(keys: tuple[str, ...], with_versions: bool, fmt: str, fields: str | None,
-         db_option: str | None, config_option: str | None) -> None:
+def show(keys: tuple[str, ...], with_versions: bool, with_evidence: bool, fmt: str,
+         fields: str | None, db_option: str | None, config_option: str | None) -> None:
     """Show whole articles: every field, the body, the URLs, the versions, the story's
     copies in other outlets (and how each differs) and the entities named.
 
@@ -596,8 +654,12 @@ def show(keys: tuple[str, ...], with_versions: bool, fmt: str, fields: str | Non
     Example:
         ipnews show 12
         ipnews show 12 --versions
+        ipnews show 12 --evidence > evidence-12.txt
         ipnews show https://www.shine.cn/news/nation/2411110001/ --json
     """
+    if with_evidence:
+        _show_evidence(keys, fmt, db_option, config_option)
+        return
     from ipnews.formats import render_record
     from ipnews.store import SHOW_FIELDS, get_article
 
@@ -639,6 +701,31 @@ def show(keys: tuple[str, ...], with_versions: bool, fmt: str, fields: str | Non
         _emit(records, fmt, wanted, available=SHOW_FIELDS)
     if missing:
         raise UsageError(f"no article with id or URL {_shown(missing[0])}")
+
+
+def _show_evidence(keys: tuple[str, ...], fmt: str, db_option: str | None,
+                   config_option: str | None) -> None:
+    from ipnews.evidence import render_evidence
+    from ipnews.store import evidence, get_article
+
+    _config, db = _setup(config_option, db_option, strict=False)
+    if fmt not in ("table", "json", "jsonl"):
+        raise UsageError("--evidence prints text, --json or --jsonl")
+    conn = _open_reader(db)
+    try:
+        found = []
+        for key in keys:
+            article = get_article(conn, key) if _encodable(key) else None
+            if article is None:
+                raise UsageError(f"no article with id or URL {_shown(key)}")
+            found.append(evidence(conn, article["id"]))
+    finally:
+        conn.close()
+    with _reader_may_leave():
+        if fmt == "table":
+            click.echo("\n\n".join(render_evidence(f) for f in found))
+        else:
+            _emit(found, fmt, None)
 
 
 def _compare_copies(conn: Any, record: dict[str, Any]) -> None:
@@ -711,13 +798,21 @@ def _spellings(key: str) -> list[str]:
               help="Only articles naming this case, patent or trademark number or authority.")
 @click.option("--all-copies", is_flag=True,
               help="Every article, not one row per story (its first stored copy).")
+@click.option("--warc", "warc_file", metavar="FILE.warc.gz",
+              help="Write the raw captures as a WARC file instead (- for stdout).")
 @output_options
 @common_options
 def export(source: str | None, since: str | None, until: str | None, topic: str | None,
-           entity: str | None, all_copies: bool, fmt: str, fields: str | None,
-           db_option: str | None, config_option: str | None) -> None:
+           entity: str | None, all_copies: bool, warc_file: str | None, fmt: str,
+           fields: str | None, db_option: str | None, config_option: str | None) -> None:
     """Export articles (all, or filtered), oldest first, streamed: one row per story,
     with its other copies under also_in, unless --all-copies.
+
+    --warc writes the raw captures instead, as a WARC file (ISO 28500) that replay
+    tools and `ipnews import` read: for each capture a response record (status, headers
+    and body as received, sha256 digests), a request record and a metadata record naming
+    its article. Without filters, the listing pages of the last run and the further
+    pages of split stories too (all `fetch --replay` needs).
 
     \b
     Example:
@@ -725,6 +820,7 @@ def export(source: str | None, since: str | None, until: str | None, topic: str 
         ipnews export --source ctplo --csv --fields id,published_at,title,url
         ipnews export --topic customs --since 2026-01-01 --jsonl
         ipnews export --all-copies --jsonl > every-article.jsonl
+        ipnews export --warc ipnews-$(date +%F).warc.gz
     """
     from ipnews.store import ARTICLE_FIELDS
     from ipnews.store import export as run_export
@@ -738,7 +834,11 @@ def export(source: str | None, since: str | None, until: str | None, topic: str 
     try:
         rows = run_export(conn, source=source, since=since, until=until,
                           topic=_check_topic(topic), entity=_check_entity(entity),
-                          copies=all_copies)
+                          copies=all_copies or warc_file is not None)
+        if warc_file is not None:
+            everything = not (source or since or until or topic or entity)
+            _write_warc(conn, rows, everything, warc_file, db)
+            return
         if fmt == "table" and not wanted:
             _emit(rows, fmt, None, columns=["id", "published_at", "source", "title", "url"],
                   widths={"title": 70})
@@ -746,6 +846,53 @@ def export(source: str | None, since: str | None, until: str | None, topic: str 
             _emit(rows, fmt, wanted, available=available)
     finally:
         conn.close()
+
+
+def _write_warc(conn: Any, rows: Iterable[dict[str, Any]], everything: bool, target: str,
+                db: Path) -> None:
+    from ipnews.files import atomic_file
+    from ipnews.store import warc_captures
+    from ipnews.warc import OutRecord, WarcOut
+
+    def write(out: Any, name: str) -> tuple[int, int]:
+        warc = WarcOut(out, name, f"ipnews archive {db.name}, exported "
+                                  f"{_now_iso()}")
+        captures = damaged = 0
+        for capture in warc_captures(conn, rows, everything):
+            if capture["body"] is None:
+                damaged += 1  # `ipnews check` names it; the rest of the export goes on
+                continue
+            warc.add(OutRecord(
+                url=capture["final_url"] or capture["url"], status=capture["status"] or 200,
+                headers=capture["headers"], body=capture["body"], sha256=capture["sha256"],
+                fetched_at=capture["fetched_at"], exchange=capture["exchange"],
+                meta={**capture["meta"], "ipnews-capture-id": capture["id"],
+                      "ipnews-run-id": capture["run_id"], "ipnews-origin": capture["origin"]}))
+            captures += 1
+        return captures, damaged
+
+    if target == "-":
+        captures, damaged = write(sys.stdout.buffer, "stdout.warc.gz")
+        sys.stdout.buffer.flush()
+    else:
+        path = Path(target)
+        if path.exists() and not path.is_symlink() and db.exists() and os.path.samefile(path, db):
+            raise UsageError(f"{path} is the archive itself")
+        if path.exists() or path.is_symlink():
+            raise UsageError(f"{path} exists (remove it first, or choose another name)")
+        with atomic_file(path) as out:
+            captures, damaged = write(out, path.name)
+    if damaged:
+        _say(f"{damaged} damaged captures left out (see `ipnews check`)")
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+    if sys.stderr.isatty():
+        _say(f"wrote {captures:,} captures to {target}")
+
+
+def _now_iso() -> str:
+    from ipnews.article import utcnow
+
+    return utcnow()
 
 
 # --- following a matter: diffs, entities, stories, watches --------------------------------
@@ -1367,6 +1514,202 @@ def reextract(source_name: str | None, quiet: bool, db_option: str | None,
         for error in report.errors[:10]:
             _say(f"  {error}")
     if report.failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+# --- WARC in, merge ----------------------------------------------------------------------
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.warc[.gz]...",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", "source_names", multiple=True, metavar="NAME",
+              help="Only pages of this source (repeatable; default: every configured one).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@common_options
+def import_(files: tuple[Path, ...], source_names: tuple[str, ...], quiet: bool,
+            db_option: str | None, config_option: str | None) -> None:
+    """Read WARC files (wget --warc-file, browsertrix-crawler, CC-NEWS, ipnews export
+    --warc) into the archive.
+
+    Each HTML response whose URL belongs to a configured source goes through that
+    source's parser with every rule of a live fetch: dedup, versions, the relevance
+    filter, one transaction per article. Pages keep their capture time. Other sites'
+    pages are passed over (declare a site with `ipnews sources add` to keep it). A
+    corrupt or cut record is reported and skipped; importing a file again adds nothing.
+
+    \b
+    Example:
+        ipnews import crawl.warc.gz
+        ipnews --db part-07.db import CC-NEWS-20261127*.warc.gz
+    """
+    from ipnews.importing import import_file
+    from ipnews.lock import RunLock
+    from ipnews.pipeline import Stop
+    from ipnews.store import check_path, check_sidecars
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
+
+    config, db = _setup(config_option, db_option, quiet=quiet)
+    sources = _build_sources(config, source_names)
+    cap = config.fetch.get("max_bytes", MAX_PAGE_BYTES)
+    check_path(db)
+    check_sidecars(db)
+    stop = Stop()
+    results = []
+    progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
+    with RunLock(db), _SignalHandlers(stop):
+        archive = _open_archive(db, quiet, keep_raw=config.fetch.get("keep_raw", True))
+        extractor = Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT),
+                              stop=stop)
+        try:
+            with _consistent(archive, progress, "article", "import the file again to "
+                                                           "finish it"):
+                for path in files:
+                    results.append(import_file(archive, sources, path, cap=cap,
+                                               extractor=extractor, stop=stop,
+                                               progress=progress))
+                    _clear_progress(progress)
+        finally:
+            extractor.close()
+            archive.close()
+    for result in results:
+        if not quiet or result.partial:
+            _say(result.summary())
+        if result.partial:
+            problems = [*result.tally.problems,
+                        *(e for r in result.reports.values() for e in r.errors)]
+            for problem in problems[:10]:
+                _say(f"  {problem}")
+            if len(problems) > 10:
+                _say(f"  ... and {len(problems) - 10} more")
+    if any(r.partial for r in results):
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, type=click.IntRange(1), metavar="[ID]...")
+@click.option("--source", "source_name", help="Only this source's articles.")
+@click.option("--all", "show_all", is_flag=True, help="List every article, not only problems.")
+@output_options
+@common_options
+def verify(ids: tuple[int, ...], source_name: str | None, show_all: bool, fmt: str,
+           fields: str | None, db_option: str | None, config_option: str | None) -> None:
+    """Check stored pages and texts: each page against its sha256, each text against
+    its stored hash and against a fresh extraction of the page.
+
+    Prints the articles that fail (all with --all): raw (intact, damaged, altered,
+    none), row (intact, altered), text (same, differs, failed, not checked) and what
+    differs. Exit 0 when everything verifies, 3 when something does not.
+
+    \b
+    Example:
+        ipnews verify
+        ipnews verify 12 40 --json
+    """
+    from ipnews.evidence import verify as run_verify
+    from ipnews.pipeline import Stop
+    from ipnews.worker import DEFAULT_TIMEOUT, Extractor
+
+    config, db = _setup(config_option, db_option)
+    names = (source_name,) if source_name else ()
+    sources = {s.name: s for s in _build_sources(config, names)} if names else {
+        s.name: s for s in _build_sources(config, tuple(
+            n for n in _all_source_names(config)))}
+    if fmt == "atom":
+        raise UsageError("verify prints a table, --json, --jsonl or --csv")
+    stop = Stop()
+    conn = _open_reader(db)
+    checked = bad = 0
+    seen: set[int] = set()
+    shown: list[dict[str, Any]] = []
+    available = ("id", "ok", "source", "url", "fetched_at", "sha256", "raw", "row", "text",
+                 "differs", "detail")
+    try:
+        with Extractor(timeout=config.fetch.get("extract_timeout", DEFAULT_TIMEOUT),
+                       stop=stop) as extractor, _SignalHandlers(stop):
+            for record in run_verify(conn, sources, list(ids) or None, extractor, stop):
+                if source_name and record["source"] != source_name:
+                    continue
+                checked += 1
+                seen.add(record["id"])
+                bad += not record["ok"]
+                if show_all or not record["ok"]:
+                    shown.append(record)
+    except Interrupted as exc:
+        click.echo(f"interrupted after {checked} articles", err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
+    finally:
+        conn.close()
+    missing = [i for i in ids if i not in seen]
+    if missing and not source_name:
+        raise UsageError(f"no article with id {missing[0]}")
+    if shown or fmt != "table":
+        _emit(shown, fmt, _fields(fields, available), available=available,
+              columns=["id", "source", "raw", "row", "text", "detail"])
+    if bad or sys.stderr.isatty():
+        _say(f"verified {checked:,} articles: {checked - bad:,} ok, {bad:,} with problems")
+    if bad:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _all_source_names(config: Any) -> list[str]:
+    """Every source an archive's articles may name: built-in and declared, enabled or not."""
+    from ipnews.sources import source_names
+
+    return list(dict.fromkeys([*source_names(), *config.sources]))
+
+
+@cli.command()
+@click.argument("archives", nargs=-1, required=True, metavar="OTHER.db...",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@common_options
+def merge(archives: tuple[Path, ...], quiet: bool, db_option: str | None,
+          config_option: str | None) -> None:
+    """Merge other archives into this one (--db), by the rules of a fetch.
+
+    Every text of every story (each version) is saved in the order it was captured,
+    across all the files given: the same URL is one article whose versions interleave
+    by time, the same text under another URL is a duplicate, and merging a file twice
+    adds nothing. Captures, their runs and the other addresses of each story come
+    along. The other archives are only read (and locked against a fetch meanwhile).
+
+    \b
+    Example:
+        ipnews --db all.db merge part-*.db
+    """
+    from ipnews.lock import RunLock
+    from ipnews.pipeline import Stop
+
+    _config, db = _setup(config_option, db_option, quiet=quiet)
+    for path in archives:
+        if path.exists() and db.exists() and os.path.samefile(path, db):
+            raise UsageError(f"{path} is the archive being merged into (--db)")
+    stop = Stop()
+    progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
+    with contextlib.ExitStack() as stack:
+        for path in dict.fromkeys(archives):
+            if not path.exists():
+                raise StorageError(f"database not found: {path}")
+            stack.enter_context(RunLock(path))
+        stack.enter_context(RunLock(db))
+        stack.enter_context(_SignalHandlers(stop))
+        archive = _open_archive(db, quiet)
+        stack.callback(archive.close)
+        try:
+            with _consistent(archive, progress, "text", "merge again to finish"):
+                counts = archive.merge_many(
+                    list(dict.fromkeys(archives)), stop,
+                    (lambda n: progress(f"merging: {n:,} texts")) if progress else None)
+        finally:
+            _clear_progress(progress)
+    if not quiet or counts["damaged"]:
+        _say(f"merged {len(set(archives))} archive{'s' * (len(set(archives)) > 1)}: "
+             f"{counts['texts']:,} texts: {counts['new']:,} new, {counts['updated']:,} updated "
+             f"(versions), {counts['unchanged']:,} unchanged, {counts['duplicate']:,} "
+             f"duplicate; {counts['runs']:,} runs, {counts['links']:,} other addresses, "
+             f"{counts['pages']:,} further pages")
+    if counts["damaged"]:
+        _say(f"{counts['damaged']} damaged captures were not copied (their texts were); "
+             "`ipnews check --db OTHER.db` names them")
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
