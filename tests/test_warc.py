@@ -555,3 +555,31 @@ def test_pywb_indexes_and_replays_the_exported_warc(all_warc, ipnews, tmp_path):
     assert done.returncode == 0 and report["ok"], report
     assert set(expected) <= set(report["indexed"])
     assert len(report["replayed"]) == len(expected) > 60
+
+
+def test_warcios_own_notices_never_reach_stderr_and_stderr_stays_ours(exported, ipnews,
+                                                                      tmp_path):
+    """warcio prints a notice for a record followed by stray bytes; ipnews reports
+    problems itself, and a WARC read in several threads (a replay) once left sys.stderr
+    redirected into a buffer: every later message was lost."""
+    import sys
+
+    _warc, config, data = exported
+    plain = gzip.decompress(data)
+    second = plain.index(b"WARC/1.1", 10)
+    stray = plain[:second] + b"stray line\r\n" + plain[second:]
+    path = tmp_path / "stray.warc"
+    path.write_bytes(stray)
+    result = ipnews("import", str(path), "--db", str(tmp_path / "s.db"), "--config",
+                    str(config))
+    assert "WARNING" not in result.err
+    assert "stray.warc" in result.err  # its own summary line
+    # A reader paused between two records (as replay's are) leaves stderr alone.
+    from ipnews.warc import Tally, responses
+
+    stderr = sys.stderr
+    with path.open("rb") as fh:
+        reader = responses(fh, Tally(), 1 << 20)
+        assert next(reader).status == 200
+        assert sys.stderr is stderr
+        reader.close()

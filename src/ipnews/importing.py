@@ -90,6 +90,9 @@ class _Owners:
             for host in {*source.hosts, mirror} - {""}:
                 self.by_host.setdefault(host, []).append(source)
 
+    def may_own(self, url: str) -> bool:
+        return (urlsplit(url).hostname or "").lower() in self.by_host
+
     def owner(self, response: Response) -> tuple[Source, str] | None:
         named = self.by_name.get(response.meta.get("ipnews-source", ""))
         canonical = response.meta.get("ipnews-canonical-url")
@@ -197,7 +200,8 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
                     archive.link_urls(saved.article_id, urls, kind, page.fetched_at)
 
     try:
-        for response in responses(fh, result.tally, cap, path.name, stop.is_set):
+        for response in responses(fh, result.tally, cap, path.name, stop.is_set,
+                                  owners.may_own):
             if stop.is_set():
                 raise Interrupted(getattr(stop, "signum", 2))
             if result.tally.records % 500 == 0:
@@ -206,7 +210,7 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
             if response.meta.get("ipnews-document"):
                 result.listings += 1
                 continue
-            owned = owners.owner(response)
+            owned = owners.owner(response) if response.read else None
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if owned is None or mime not in HTML_TYPES:
                 result.others += 1

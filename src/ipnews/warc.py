@@ -19,7 +19,6 @@ set to its length and the encoding the server used kept as X-Archive-Orig-Conten
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import io
 import json
@@ -29,9 +28,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from warcio import archiveiterator, bufferedreaders
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
@@ -40,6 +41,22 @@ from warcio.warcwriter import WARCWriter
 
 from ipnews import __version__
 from ipnews.files import open_regular
+
+
+class _Sink:
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+# warcio writes notices (a record longer than its length, a payload it cannot decode) to
+# sys.stderr itself. stderr is ipnews's, one clean line per problem, which we write; and
+# redirecting sys.stderr around a generator that yields would leak the redirect into the
+# rest of the program. So its two modules get a stderr of their own.
+for _module in (archiveiterator, bufferedreaders):
+    _module.sys = SimpleNamespace(stderr=_Sink())  # type: ignore[attr-defined]
 
 WARC_VERSION = "WARC/1.1"
 # Headers that describe the bytes on the wire, not the body kept: renamed, never repeated.
@@ -188,6 +205,7 @@ class Response:
     http_version: str = "HTTP/1.1"
     reason: str = ""
     too_large: bool = False
+    read: bool = True  # False: a URL the reader did not want; its body was not decoded
     meta: dict[str, str] = field(default_factory=dict)  # a concurrent ipnews metadata record
     request_headers: dict[str, str] | None = None
 
@@ -209,10 +227,12 @@ def open_input(path: Path) -> IO[bytes]:
 
 
 def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
-              stop: Callable[[], bool] | None = None) -> Iterator[Response]:
+              stop: Callable[[], bool] | None = None,
+              wanted: Callable[[str], bool] | None = None) -> Iterator[Response]:
     """The response records of a WARC (gzip per record, whole-file gzip or plain), each
     with the request and ipnews metadata records that refer to it. Bodies over cap bytes
-    are not read (too_large). Problems go to tally.problems, one line each."""
+    are not read (too_large), nor those of URLs wanted() refuses (read False: a CC-NEWS
+    file is nearly all other sites). Problems go to tally.problems, one line each."""
     pending: Response | None = None
     start = fh.tell()
     where = (lambda at: f"{name} at byte {at:,}") if name else (lambda at: f"byte {at:,}")
@@ -220,27 +240,27 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
         iterator = ArchiveIterator(fh, check_digests=True)
         offset, last = start, None
         try:
-            with contextlib.redirect_stderr(io.StringIO()):  # warcio's own warnings
-                for record in iterator:
-                    _check_whole(last, tally, where, offset)
-                    offset, last = iterator.offset, record  # where this record starts
-                    tally.records += 1
-                    uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-                    tally.warc_records += record.format == "warc" or uri.startswith(
-                        ("http://", "https://", "filedesc:"))
-                    concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
-                    if pending is not None and concurrent == pending.record_id:
-                        _attach(pending, record)
-                        continue
-                    if pending is not None:
-                        yield pending
-                        pending = None
-                        if stop is not None and stop():
-                            return
-                    if record.rec_type == "response":
-                        pending = _response(record, iterator, offset, cap, tally, name)
-                    tally.bytes_read = fh.tell()
+            for record in iterator:
                 _check_whole(last, tally, where, offset)
+                offset, last = iterator.offset, record  # where this record starts
+                tally.records += 1
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                tally.warc_records += record.format == "warc" or uri.startswith(
+                    ("http://", "https://", "filedesc:"))
+                concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
+                if pending is not None and concurrent == pending.record_id:
+                    _attach(pending, record)
+                    continue
+                if pending is not None:
+                    yield pending
+                    pending = None
+                    if stop is not None and stop():
+                        return
+                if record.rec_type == "response":
+                    pending = _response(record, iterator, offset, cap, tally, name,
+                                        wanted)
+                tally.bytes_read = fh.tell()
+            _check_whole(last, tally, where, offset)
             if pending is not None:
                 yield pending
             if tally.records and not tally.warc_records:
@@ -260,7 +280,8 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
             if "non-chunked gzip" in str(exc) and not isinstance(fh, gzip.GzipFile):
                 # One gzip stream around the whole file (`gzip file.warc`): read it through.
                 fh.seek(start)
-                yield from responses(gzip.GzipFile(fileobj=fh), tally, cap, name, stop)
+                yield from responses(gzip.GzipFile(fileobj=fh), tally, cap, name, stop,
+                                     wanted)
                 return
             failed_at = _failed_offset(iterator, offset)
             resume = _resync(fh, failed_at + 1)
@@ -322,7 +343,7 @@ def _warc_line(data: bytes) -> int:
 
 
 def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tally: Tally,
-              name: str) -> Response | None:
+              name: str, wanted: Callable[[str], bool] | None = None) -> Response | None:
     http = record.http_headers
     url = record.rec_headers.get_header("WARC-Target-URI") or ""
     if http is None or not url.startswith(("http://", "https://")):
@@ -336,8 +357,8 @@ def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tal
     for key, value in http.headers:
         headers[key.lower()] = value
     truncated = record.rec_headers.get_header("WARC-Truncated")
-    stream = record.content_stream()
-    body = stream.read(cap + 1)
+    read = wanted is None or wanted(url)
+    body = record.content_stream().read(cap + 1) if read else b""
     too_large = len(body) > cap
     iterator.read_to_end()  # the digests are checked once the whole block is read
     checker = record.digest_checker
@@ -359,7 +380,8 @@ def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tal
                     body=b"" if too_large else body,
                     fetched_at=iso_date(record.rec_headers.get_header("WARC-Date")) or "",
                     record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
-                    offset=offset, http_version=protocol, reason=reason, too_large=too_large)
+                    offset=offset, http_version=protocol, reason=reason, too_large=too_large,
+                    read=read)
 
 
 def _attach(response: Response | None, record: Any) -> None:
