@@ -36,9 +36,10 @@ import bench_generic  # noqa: E402
 import bench_hosts  # noqa: E402
 import bench_search  # noqa: E402
 import bench_startup  # noqa: E402
+import bench_warc  # noqa: E402
 from measure import RESULTS, Row  # noqa: E402
 
-SECTIONS = ("start", "extract", "generic", "fetch", "hosts", "search", "clusters")
+SECTIONS = ("start", "extract", "generic", "fetch", "hosts", "warc", "search", "clusters")
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,21 @@ class Plan:
     host_compare_runs: int  # delay-0 runs of ipnews and of trafilatura's CLI, taking turns
     cluster_size: int  # articles of the clustering archive (and one a tenth of it)
     cluster_new: int  # new articles stored through Archive.save on each
+    warc_bytes: int  # the CC-NEWS-shaped WARC imported (gzip bytes)
+    merge_bytes: int  # each of the 4 WARCs imported apart and merged
 
 
 QUICK = Plan("quick", start_runs=5, extract_repeat=3, fetch_sizes=(200,), no_raw_size=200,
              incremental_size=200, fallback_size=200, search_sizes=(10_000,),
              search_budget=0.3, host_sizes=(2, 1, 1, 1), host_compare_runs=1,
-             cluster_size=10_000, cluster_new=300)
+             cluster_size=10_000, cluster_new=300, warc_bytes=100_000_000,
+             merge_bytes=15_000_000)
 FULL = Plan("full", start_runs=11, extract_repeat=10, fetch_sizes=(1_000, 10_000),
             no_raw_size=1_000, incremental_size=10_000, fallback_size=1_000,
             search_sizes=(10_000, 100_000), search_budget=1.5,
             host_sizes=(15, 11, 10, 9, 8, 7, 6, 5), host_compare_runs=3,
-            cluster_size=100_000, cluster_new=1_000)
+            cluster_size=100_000, cluster_new=1_000, warc_bytes=1_000_000_000,
+            merge_bytes=50_000_000)
 
 
 def log(message: str) -> None:
@@ -102,6 +107,10 @@ def section_hosts(plan: Plan) -> list[Row]:
     return bench_hosts.run(plan.host_sizes, plan.host_compare_runs, log=log)
 
 
+def section_warc(plan: Plan) -> list[Row]:
+    return bench_warc.run(plan.warc_bytes, plan.merge_bytes, log=log)
+
+
 def section_search(plan: Plan) -> list[Row]:
     sizes = list(plan.search_sizes)
     data = {n: bench_search.measure_size(n, plan.search_budget, log=log) for n in sizes}
@@ -119,7 +128,8 @@ def section_clusters(plan: Plan) -> list[Row]:
 RUNNERS: dict[str, Callable[[Plan], list[Row]]] = {
     "start": section_start, "extract": section_extract, "generic": section_generic,
     "fetch": section_fetch,
-    "hosts": section_hosts, "search": section_search, "clusters": section_clusters,
+    "hosts": section_hosts, "warc": section_warc, "search": section_search,
+    "clusters": section_clusters,
 }
 
 
