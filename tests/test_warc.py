@@ -169,8 +169,9 @@ def test_round_trip_export_then_import_gives_identical_articles(all_warc, ipnews
         fresh, "SELECT origin FROM captures WHERE origin IS NOT NULL")]
     assert origins and all(o["warc"] == str(warc) and o["record"].startswith("<urn:uuid:")
                            for o in origins)
-    # Copies stored under another URL and the story's other addresses come along.
-    links = "SELECT url, kind FROM article_urls ORDER BY url"
+    # Each story's own address; other addresses a file names are not believed (see
+    # test_a_warcs_metadata_cannot_mark_a_story_as_a_copy), so they do not come along.
+    links = "SELECT url, kind FROM article_urls WHERE kind = 'canonical' ORDER BY url"
     assert rows(fresh, links) == rows(db, links)
     assert rows(fresh, "SELECT count(DISTINCT story_id) FROM articles") == rows(
         db, "SELECT count(DISTINCT story_id) FROM articles")
@@ -500,8 +501,8 @@ def test_merge_gives_the_archive_one_fetch_would_have_made(all_warc, ipnews, tmp
         assert result.code == 0, result.err
         assert articles(target) == articles(db)
         assert history(target) == history(db)
-    assert rows(tmp_path / "ab.db", "SELECT url, kind FROM article_urls ORDER BY 1") == rows(
-        db, "SELECT url, kind FROM article_urls ORDER BY 1")
+    canonical = "SELECT url FROM article_urls WHERE kind = 'canonical' ORDER BY 1"
+    assert rows(tmp_path / "ab.db", canonical) == rows(db, canonical)
     # Merging a file again adds nothing, not even its runs.
     count = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM runs), " \
             "(SELECT count(*) FROM captures)"
@@ -583,3 +584,219 @@ def test_warcios_own_notices_never_reach_stderr_and_stderr_stays_ours(exported, 
         assert next(reader).status == 200
         assert sys.stderr is stderr
         reader.close()
+
+
+# --- history by capture time, whatever the order files come in ---------------------------
+def _page(exported) -> tuple[str, bytes, dict[str, str]]:
+    """One SHINE article page of the export: its address, body and headers."""
+    _warc, _config, data = exported
+    with io.BytesIO(data) as fh:
+        for record in ArchiveIterator(fh):
+            if record.rec_type == "response":
+                headers = dict(record.http_headers.headers)
+                return (record.rec_headers.get_header("WARC-Target-URI"),
+                        record.content_stream().read(), headers)
+    raise AssertionError("no response")
+
+
+def _write(path: Path, captures: list[tuple[str, str, bytes, dict[str, str]]]) -> Path:
+    """A WARC of (url, WARC-Date, body, headers) responses, written by warcio."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, date, body, headers in captures:
+            http = StatusAndHeaders("200 OK", [(k, v) for k, v in headers.items()
+                                               if k.lower() != "content-length"]
+                                    + [("Content-Length", str(len(body)))],
+                                    protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), length=len(body),
+                http_headers=http, warc_headers_dict={"WARC-Date": date}))
+    return path
+
+
+def _texts(exported) -> tuple[str, dict[str, str], bytes, bytes, bytes]:
+    url, body, headers = _page(exported)
+    from ipnews.sources import get_source_class
+    from ipnews.worker import InProcess, Job
+
+    source = get_source_class("shine")()
+    story = InProcess().extract(Job(source.name, source.base_url, source.settings, body,
+                                    "text/html", url)).article.body
+    opening = " ".join(story.split()[:3])  # the story's first words, as the page has them
+    text = body.decode("utf-8-sig")
+    assert opening in text
+    edited = text.replace(opening, opening + " indeed", 1)
+    return (url, headers, body, edited.encode("utf-8"),
+            body + b"\n<!-- another ad -->")  # the same text in other bytes
+
+
+def _history_after(ipnews, config: Path, db: Path, files: list[Path]) -> list[tuple]:
+    for path in files:
+        result = ipnews("import", str(path), "--db", str(db), "--config", str(config))
+        assert result.code == 0, result.err
+    return history(db)
+
+
+def test_a_revert_imported_in_any_order_gives_one_history(exported, ipnews, tmp_path):
+    """The story said A, then B, then A again: three files, imported in every order,
+    make the same three versions, and importing them again adds nothing."""
+    import itertools
+
+    _warc, config, _data = exported
+    url, headers, a, b, a_again = _texts(exported)
+    files = [_write(tmp_path / f"{name}.warc.gz", [(url, date, body, headers)])
+             for name, date, body in (("t1", "2026-11-01T00:00:00Z", a),
+                                      ("t5", "2026-11-05T00:00:00Z", b),
+                                      ("t9", "2026-11-09T00:00:00Z", a_again))]
+    results = []
+    for i, order in enumerate(itertools.permutations(files)):
+        db = tmp_path / f"order-{i}.db"
+        results.append(_history_after(ipnews, config, db, list(order)))
+        assert _history_after(ipnews, config, db, list(order)) == results[-1]
+    assert all(r == results[0] for r in results)
+    assert len({u for u, _v, _h in results[0]}) == 1
+    hashes = [h for _u, _v, h in results[0]]
+    assert len(hashes) == 3 and hashes[0] == hashes[2] != hashes[1]
+    when = rows(tmp_path / "order-5.db", "SELECT first_seen, updated_at, last_seen FROM "
+                                         "articles")
+    assert when == [("2026-11-01T00:00:00+00:00", "2026-11-09T00:00:00+00:00",
+                     "2026-11-09T00:00:00+00:00")]
+
+
+def test_an_earlier_capture_of_the_next_text_moves_its_start_not_a_new_version(
+        exported, ipnews, tmp_path):
+    _warc, config, _data = exported
+    url, headers, a, b, _a_again = _texts(exported)
+    b_bytes = b + b"<!-- ad -->"
+    first = _write(tmp_path / "ab.warc.gz", [(url, "2026-11-01T00:00:00Z", a, headers),
+                                             (url, "2026-11-03T00:00:00Z", b, headers)])
+    late = _write(tmp_path / "b2.warc.gz", [(url, "2026-11-02T00:00:00Z", b_bytes, headers)])
+    db = tmp_path / "x.db"
+    got = _history_after(ipnews, config, db, [first, late])
+    assert [v for _u, v, _h in got] == [1, 2]
+    assert rows(db, "SELECT c.fetched_at FROM articles a JOIN captures c ON c.id = "
+                    "a.capture_id") == [("2026-11-02T00:00:00+00:00",)]
+    ordered = tmp_path / "y.db"
+    assert _history_after(ipnews, config, ordered, [late, first]) == got
+
+
+def test_merging_an_archive_with_a_revert_twice_adds_nothing(exported, ipnews, tmp_path):
+    _warc, config, _data = exported
+    url, headers, a, b, a_again = _texts(exported)
+    source = tmp_path / "source.db"
+    _history_after(ipnews, config, source, [_write(tmp_path / "all.warc.gz", [
+        (url, "2026-11-01T00:00:00Z", a, headers), (url, "2026-11-05T00:00:00Z", b, headers),
+        (url, "2026-11-09T00:00:00Z", a_again, headers)])])
+    target = tmp_path / "merged.db"
+    for _ in range(2):
+        result = ipnews("merge", str(source), "--db", str(target))
+        assert result.code == 0, result.err
+        assert history(target) == history(source)
+    assert " 0 new, 0 updated" in result.err
+
+
+# --- what a WARC file is not trusted with -------------------------------------------------
+def test_a_warcs_metadata_cannot_mark_a_story_as_a_copy(exported, ipnews, tmp_path):
+    """A metadata record naming another story's URL as "the same text" would stop that
+    story from ever being read: an import does not believe it."""
+    from warcio.warcwriter import WARCWriter
+
+    warc, config, data = exported
+    urls = [h.get_header("WARC-Target-URI") for kind, h, _http, _b in records(warc)
+            if kind == "response"]
+    forged = tmp_path / "forged.warc.gz"
+    with forged.open("wb") as fh:
+        fh.write(data)
+        writer = WARCWriter(fh, gzip=True)
+        line = f"ipnews-same-text: {json.dumps([urls[1]])}\r\n".encode()
+        writer.write_record(writer.create_warc_record(
+            urls[0], "metadata", payload=io.BytesIO(line), length=len(line),
+            warc_content_type="application/warc-fields"))
+    db = tmp_path / "x.db"
+    assert ipnews("import", str(forged), "--db", str(db), "--config", str(config)).code == 0
+    assert rows(db, "SELECT count(*) FROM article_urls WHERE kind != 'canonical'") == [(0,)]
+    assert len(articles(db)) == len(urls)
+
+
+def test_a_record_without_a_valid_date_is_reported_and_skipped(exported, ipnews, tmp_path):
+    _warc, config, _data = exported
+    url, headers, a, _b, _a2 = _texts(exported)
+    bad = _write(tmp_path / "nodate.warc.gz", [(url, "not-a-date", a, headers)])
+    result = ipnews("import", str(bad), "--db", str(tmp_path / "x.db"), "--config",
+                    str(config))
+    assert result.code == 3 and "no valid WARC-Date" in result.err
+    assert rows(tmp_path / "x.db", "SELECT count(*) FROM captures") == [(0,)]
+
+
+def test_a_warc_gzipped_whole_imports_and_replays_and_its_cut_is_reported(all_warc, ipnews,
+                                                                         tmp_path):
+    db, config, warc = all_warc
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(gzip.decompress(warc.read_bytes())))
+    imported = tmp_path / "imported.db"
+    result = ipnews("import", str(whole), "--db", str(imported), "--config", str(config))
+    assert result.code == 0, result.err
+    assert articles(imported) == articles(db)
+    replayed = tmp_path / "replayed.db"
+    result = ipnews("fetch", "--replay", str(whole), "--db", str(replayed), "--config",
+                    str(config))
+    assert result.code == 0, result.err
+    assert articles(replayed) == articles(db)
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    result = ipnews("import", str(cut), "--db", str(tmp_path / "cut.db"), "--config",
+                    str(config))
+    assert result.code == 3 and "truncated" in result.err and "Traceback" not in result.err
+    assert 0 < len(articles(tmp_path / "cut.db")) < len(articles(db))
+
+
+def test_an_interrupted_import_raises_and_leaves_whole_articles(exported, tmp_path):
+    import threading
+
+    from ipnews.errors import Interrupted
+    from ipnews.importing import import_file
+    from ipnews.sources import get_source_class
+    from ipnews.store import Archive
+    from ipnews.worker import InProcess
+
+    warc, _config, _data = exported
+    stop = threading.Event()
+
+    class SignalAfterTwo(InProcess):
+        """A signal arrives while the second page is being parsed."""
+
+        submitted = 0
+
+        def submit(self, job):
+            super().submit(job)
+            self.submitted += 1
+            if self.submitted == 2:
+                stop.set()
+
+    archive = Archive.open(tmp_path / "x.db")
+    try:
+        source = get_source_class("shine")(base_url=_page(exported)[0].rsplit("/news", 1)[0])
+        with pytest.raises(Interrupted):
+            import_file(archive, [source], warc, cap=1 << 24, extractor=SignalAfterTwo(),
+                        stop=stop)
+    finally:
+        archive.close()
+    # The two pages read are saved whole; nothing after them is; the file is sound.
+    assert rows(tmp_path / "x.db", "SELECT count(*) FROM articles") == [(2,)]
+    assert rows(tmp_path / "x.db", "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_evidence_prints_no_control_characters_from_a_server(archive, ipnews):
+    db, _config = archive
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE captures SET headers = ? WHERE id = (SELECT capture_id FROM "
+                     "articles WHERE id = 1)",
+                     (json.dumps({"server": "ok\x1b]0;pwned\x07 \u202egnp.exe"}),))
+    conn.close()
+    out = ipnews("show", "1", "--evidence", "--db", str(db)).out
+    assert "server: ok]0;pwned gnp.exe" in out
+    assert "\x1b" not in out and "\u202e" not in out

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ipnews.errors import ExtractError, Interrupted
+from ipnews.formats import safe
 from ipnews.sources.base import ListingItem, Source
 from ipnews.warc import payload_digest
 from ipnews.worker import Extractor, InProcess, Job
@@ -161,7 +162,9 @@ def render_evidence(found: dict[str, Any]) -> str:
                          "recorded them)")
         lines.append("  Response headers")
         lines += [f"    {k}: {v}" for k, v in capture["headers"].items()]
-    return "\n".join(lines)
+    # Headers, URLs and titles come from servers and WARC files: no control character or
+    # bidirectional override reaches the page a lawyer prints.
+    return "\n".join(safe(line, one_line=True) for line in lines)
 
 
 def _origin_text(origin: dict[str, Any] | None) -> str:

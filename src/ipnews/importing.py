@@ -16,6 +16,7 @@ in the file.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import threading
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from ipnews.pipeline import Fetcher, Options, Report
 from ipnews.replay import ReplayClient, archive_lookup, response_page
 from ipnews.sources.base import ListingItem, Source
 from ipnews.store import PERMANENT, Archive
-from ipnews.warc import Response, Tally, open_input, responses
+from ipnews.warc import Response, Tally, open_input, read_record, responses
 from ipnews.worker import Extractor, InProcess, Job
 
 LOOK_AHEAD = 64  # records searched past a story's first page for its further pages
@@ -57,6 +58,9 @@ class FileResult:
         for report in self.reports.values():
             for key in out:
                 out[key] += getattr(report, key)
+            # A story whose further page is in neither the file nor the archive: not
+            # stored, and a later import or fetch tries it again.
+            out["failed"] += report.uncaptured
         out["unchanged"] += self.known
         return out
 
@@ -75,6 +79,10 @@ class FileResult:
         if self.tally.problems:
             n = len(self.tally.problems)
             line += f"; {n} unreadable record{'s' * (n > 1)} skipped"
+        lacking = sum(r.uncaptured for r in self.reports.values())
+        if lacking:
+            line += (f"; {lacking} stor{'ies' if lacking > 1 else 'y'} lacked a further page "
+                     "(in neither the file nor the archive: tried again by a later run)")
         return line
 
 
@@ -94,11 +102,14 @@ class _Owners:
         return (urlsplit(url).hostname or "").lower() in self.by_host
 
     def owner(self, response: Response) -> tuple[Source, str] | None:
+        host = (urlsplit(response.url).hostname or "").lower()
         named = self.by_name.get(response.meta.get("ipnews-source", ""))
         canonical = response.meta.get("ipnews-canonical-url")
-        if named is not None and canonical and named.is_article_url(canonical):
+        # An ipnews WARC names the story's canonical URL (the page may have come from a
+        # mirror, or by a redirect); believed only for a page on that source's own hosts.
+        if named is not None and canonical and named.is_article_url(canonical) \
+                and named in self.by_host.get(host, ()):
             return named, canonical
-        host = (urlsplit(response.url).hostname or "").lower()
         for source in self.by_host.get(host, ()):
             canonical = source.canonical(source.from_mirror(response.url))
             if source.is_article_url(canonical):
@@ -107,18 +118,22 @@ class _Owners:
 
 
 class _Ahead:
-    """Further pages of a story: in the archive, else in the next records of the file."""
+    """A story's further pages: in this file first (where the crawl put them: among the
+    pages of its sources already passed, or in the next records), then in the archive.
+    Only the offsets of configured sources' pages are remembered: memory stays small."""
 
     def __init__(self, archive: Archive, path: Path, cap: int) -> None:
         self.stored = archive_lookup(archive)
         self.path, self.cap = path, cap
         self.fh = open_input(path)
         self.offset = 0  # the record being imported
+        self.passed: dict[str, int] = {}  # URL -> offset, of configured sources' pages
 
     def lookup(self, url: str) -> Page | None:
-        page = self.stored(url)
-        if page is not None:
-            return page
+        if url in self.passed:
+            found = read_record(self.fh, self.passed[url], self.cap)
+            if found is not None and not found.too_large:
+                return response_page(url, found, _origin(self.path, found))
         self.fh.seek(self.offset)
         for i, response in enumerate(responses(self.fh, Tally(), self.cap)):
             if i > LOOK_AHEAD:
@@ -126,7 +141,7 @@ class _Ahead:
             if url in (response.url, response.meta.get("ipnews-canonical-url")) \
                     and not response.too_large:
                 return response_page(url, response, _origin(self.path, response))
-        return None
+        return self.stored(url)
 
     def close(self) -> None:
         self.fh.close()
@@ -158,16 +173,6 @@ def _listing_item(url: str, meta: dict[str, str]) -> ListingItem:
     return item
 
 
-def _url_list(meta: dict[str, str], key: str) -> list[str]:
-    import json
-
-    try:
-        value = json.loads(meta.get(key) or "[]")
-    except ValueError:
-        return []
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
 def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int,
                 extractor: Extractor | InProcess, stop: threading.Event,
                 progress: Callable[[str], None] | None = None) -> FileResult:
@@ -177,27 +182,29 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
     say = progress or (lambda _msg: None)
     try:
         fh = open_input(path)
-        ahead = _Ahead(archive, path, cap)
     except (OSError, StorageError) as exc:  # a file missing, a directory, a FIFO
+        result.error = str(exc)
+        return result
+    try:
+        ahead = _Ahead(archive, path, cap)
+    except (OSError, StorageError) as exc:
+        fh.close()
         result.error = str(exc)
         return result
     owners = _Owners(sources)
     client = ReplayClient(ahead.lookup, path.name, stop)
     fetcher = Fetcher(archive, client, Options(), stop=stop, extractor=extractor)  # type: ignore[arg-type]
     runs: dict[str, int] = {}
-    size = max(1, fh.seek(0, 2))
-    fh.seek(0)
-    pending: tuple[Source, ListingItem, Page, Response] | None = None
+    # Progress in bytes of the file itself (a whole-file gzip is read through GzipFile,
+    # whose offsets are not the file's: its progress is in records only).
+    size = 0 if isinstance(fh, gzip.GzipFile) else max(1, path.stat().st_size)
+    pending: tuple[Source, ListingItem, Page] | None = None
 
-    def finish(done: tuple[Source, ListingItem, Page, Response]) -> None:
-        source, item, page, response = done
-        saved = fetcher._finish(source, item, page, result.reports[source.name],
-                                runs[source.name])
-        if saved is not None and saved.outcome != "duplicate":
-            for key, kind in (("ipnews-aliases", "alias"), ("ipnews-same-text", "same_text")):
-                urls = _url_list(response.meta, key)
-                if urls:
-                    archive.link_urls(saved.article_id, urls, kind, page.fetched_at)
+    def finish(done: tuple[Source, ListingItem, Page]) -> None:
+        # A WARC's metadata may name a story's other addresses (an ipnews export does),
+        # but a file is not trusted to say which URLs never to read: they are not linked.
+        source, item, page = done
+        fetcher._finish(source, item, page, result.reports[source.name], runs[source.name])
 
     try:
         for response in responses(fh, result.tally, cap, path.name, stop.is_set,
@@ -205,11 +212,13 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
             if stop.is_set():
                 raise Interrupted(getattr(stop, "signum", 2))
             if result.tally.records % 500 == 0:
-                say(f"{path.name}: {result.tally.bytes_read * 100 // size}%, "
-                    f"{result.tally.records:,} records")
+                done = f"{result.tally.bytes_read * 100 // size}%, " if size else ""
+                say(f"{path.name}: {done}{result.tally.records:,} records")
             if response.meta.get("ipnews-document"):
                 result.listings += 1
                 continue
+            if response.read:  # a page of a configured source's host: perhaps a further page
+                ahead.passed[response.url] = response.offset
             owned = owners.owner(response) if response.read else None
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if owned is None or mime not in HTML_TYPES:
@@ -217,6 +226,7 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
                 continue
             source, canonical = owned
             result.ours += 1
+            ahead.passed[canonical] = response.offset
             if response.status != 200:
                 result.not_ok += 1
                 continue
@@ -230,7 +240,7 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
                 continue
             sha = hashlib.sha256(response.body).hexdigest()
             status = archive.known_urls([canonical]).get(canonical)
-            if status in PERMANENT or archive.has_capture(canonical, sha):
+            if status in PERMANENT or archive.has_capture(canonical, sha, response.fetched_at):
                 result.known += 1
                 continue
             page = response_page(source.request_url(canonical), response,
@@ -245,10 +255,12 @@ def import_file(archive: Archive, sources: list[Source], path: Path, *, cap: int
             extractor.submit(Job(source.name, source.base_url, source.settings, page.body,
                                  page.content_type, canonical, keep_raw=archive.keep_raw,
                                  ip_only=source.ip_only))
-            pending = (source, item, page, response)
+            pending = (source, item, page)
         if pending is not None:
             done, pending = pending, None
             finish(done)
+        if stop.is_set():  # the reader stopped early: this file is not done
+            raise Interrupted(getattr(stop, "signum", 2))
     finally:
         if pending is not None:  # interrupted: the extraction submitted is collected
             with contextlib.suppress(StorageError, Interrupted):

@@ -855,17 +855,23 @@ class Archive:
     # -- saving --
     def _insert_capture(self, capture: Capture | None, run_id: int | None,
                         anywhen: bool = False) -> int | None:
-        """The capture's row id, inserting it unless the URL's last capture (any capture
-        of the URL, for anywhen: an import or merge brings old captures) has its bytes."""
+        """The capture's row id, inserting it unless the URL's last capture has its bytes
+        (a revisit). anywhen (an import, a merge: old captures, in any order): unless this
+        very capture, the same bytes fetched at the same moment, is stored."""
         if capture is None or not self.keep_raw:
             return None
-        last = self.conn.execute(
-            "SELECT id, sha256 FROM captures WHERE url = ?" + (" AND sha256 = ?" if anywhen
-                                                             else "")
-            + " ORDER BY id DESC LIMIT 1",
-            (capture.url, capture.sha256) if anywhen else (capture.url,)).fetchone()
-        if last and last[1] == capture.sha256:
-            return last[0]  # the same bytes again: a revisit, not a new capture
+        if anywhen:
+            same = self.conn.execute(
+                "SELECT id FROM captures WHERE url = ? AND sha256 = ? AND fetched_at = ?",
+                (capture.url, capture.sha256, capture.fetched_at)).fetchone()
+            if same:
+                return same[0]
+        else:
+            last = self.conn.execute(
+                "SELECT id, sha256 FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1",
+                (capture.url,)).fetchone()
+            if last and last[1] == capture.sha256:
+                return last[0]  # the same bytes again: a revisit, not a new capture
         return self.db["captures"].insert({
             "url": capture.url, "final_url": capture.final_url, "status": capture.status,
             "headers": json.dumps(capture.headers, ensure_ascii=False),
@@ -876,10 +882,13 @@ class Archive:
         }).last_pk
 
     @_serialized
-    def has_capture(self, url: str, sha256: str) -> bool:
-        """Whether these exact bytes of url are stored (a re-import need not read them)."""
-        return self.conn.execute("SELECT 1 FROM captures WHERE url = ? AND sha256 = ?",
-                                 (url, sha256)).fetchone() is not None
+    def has_capture(self, url: str, sha256: str, fetched_at: str) -> bool:
+        """Whether this very capture (these bytes of url, fetched then) is stored: a file
+        imported again need not be read again. The same bytes fetched at another time are
+        another sighting, which may place a text in the story's history."""
+        return self.conn.execute(
+            "SELECT 1 FROM captures WHERE url = ? AND sha256 = ? AND fetched_at = ?",
+            (url, sha256, fetched_at)).fetchone() is not None
 
     def save(self, article: Article, capture: Capture | None = None,
              run_id: int | None = None, aliases: tuple[str, ...] = (),
@@ -927,12 +936,17 @@ class Archive:
             elif existing is not None and seen_at is not None and (earlier := self._earlier(
                     existing[0], seen_at, article, capture, run_id, more)) is not None:
                 self._link(article.url, existing[0], "canonical", now, listing_title)
-                result = Saved(earlier, existing[0], existing[2] + (earlier == "updated"))
+                version = self.conn.execute("SELECT version FROM articles WHERE id = ?",
+                                            (existing[0],)).fetchone()[0]
+                result = Saved(earlier, existing[0], version)
             elif existing is not None:
                 article_id, old_hash, version = existing
                 if old_hash == article.content_hash:
                     # The same text; its topics are recomputed (the rules may have changed:
-                    # this is how `reextract` re-tags).
+                    # this is how `reextract` re-tags). A capture brought by an import or a
+                    # merge is kept: the text's sighting then, which places later ones.
+                    if seen_at is not None:
+                        self._insert_capture(capture, run_id, anywhen=True)
                     self.conn.execute(
                         "UPDATE articles SET last_seen = max(last_seen, ?), topics = ? "
                         "WHERE id = ?", (now, row_fields["topics"], article_id))
@@ -1092,11 +1106,11 @@ class Archive:
                     f" ({values['origin']})" if values.get("origin") else "")
                 if values.get("status") == "running":
                     values["status"] = "crashed"
-                # The same run met again (this file merged twice, or a run both files
-                # copied from a third): one row.
+                # The same run met again (this file merged again): one row.
                 same = self.conn.execute(
                     "SELECT id FROM runs WHERE source = ? AND started_at = ? AND finished_at "
-                    "IS ?", (values["source"], values["started_at"], values.get("finished_at"))
+                    "IS ? AND origin = ?", (values["source"], values["started_at"],
+                                           values.get("finished_at"), values["origin"])
                 ).fetchone()
                 if same is not None:
                     mapped[row[0]] = same[0]
@@ -1273,45 +1287,87 @@ class Archive:
     def _earlier(self, article_id: int, seen_at: str, article: Article,
                  capture: Capture | None, run_id: int | None,
                  more: list[Capture] | None) -> str | None:
-        """A text captured at seen_at, before the story's current text: "unchanged" if it
-        is the text that was current then, "updated" once kept as an earlier version in
-        its place; None when it is not earlier than the current text (save goes on)."""
+        """A text captured at seen_at, before the story's current text was last seen:
+        "unchanged" if it is the text that was current then (or the next one, which then
+        starts earlier), "updated" once kept as an earlier version in its place; None when
+        the text is newer than everything stored (save goes on as for a fetch)."""
         # Each text's time is its page's fetch time where it has one: a live fetch stores
         # a text a moment after its page arrived.
         timeline = self.conn.execute(
-            "SELECT v.version, coalesce(c.fetched_at, v.captured_at), v.content_hash FROM "
-            "versions v LEFT JOIN captures c ON c.id = v.capture_id WHERE v.article_id = ? "
-            "UNION ALL SELECT a.version, coalesce(c.fetched_at, a.updated_at, a.first_seen), "
-            "a.content_hash FROM articles a LEFT JOIN captures c ON c.id = a.capture_id "
-            "WHERE a.id = ? ORDER BY 1", (article_id, article_id)).fetchall()
-        if seen_at >= timeline[-1][1]:
+            "SELECT v.version, coalesce(c.fetched_at, v.captured_at), v.content_hash, 'v' "
+            "FROM versions v LEFT JOIN captures c ON c.id = v.capture_id WHERE "
+            "v.article_id = ? UNION ALL SELECT a.version, coalesce(c.fetched_at, "
+            "a.updated_at, a.first_seen), a.content_hash, 'a' FROM articles a LEFT JOIN "
+            "captures c ON c.id = a.capture_id WHERE a.id = ? ORDER BY 1",
+            (article_id, article_id)).fetchall()
+        (last_seen,) = self.conn.execute("SELECT last_seen FROM articles WHERE id = ?",
+                                         (article_id,)).fetchone()
+        current = timeline[-1]
+        if seen_at >= current[1] and (seen_at >= last_seen or current[2] ==
+                                      article.content_hash):
             return None
         then = [v for v in timeline if v[1] <= seen_at]
-        current_then = then[-1] if then else timeline[0]  # before the first: the first
-        if current_then[2] == article.content_hash:
-            self.conn.execute("UPDATE articles SET last_seen = max(last_seen, ?), first_seen = "
-                              "min(first_seen, ?) WHERE id = ?", (seen_at, seen_at, article_id))
+        later = [v for v in timeline if v[1] > seen_at]
+        if then and then[-1][2] == article.content_hash:
+            self._insert_capture(capture, run_id, anywhen=True)
+            self.conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?",
+                              (seen_at, article_id))
             return "unchanged"
-        after = then[-1][0] if then else 0  # the new text is version after + 1
+        if later and later[0][2] == article.content_hash:
+            # The next text, seen earlier than known: it starts here, with this capture.
+            capture_id = self._insert_capture(capture, run_id, anywhen=True)
+            version, _at, _hash, where = later[0]
+            if where == "v":
+                self.conn.execute(
+                    "UPDATE versions SET captured_at = ?, capture_id = coalesce(?, capture_id) "
+                    "WHERE article_id = ? AND version = ?",
+                    (seen_at, capture_id, article_id, version))
+            else:
+                self.conn.execute(
+                    "UPDATE articles SET capture_id = coalesce(?, capture_id), updated_at = "
+                    "CASE WHEN version > 1 THEN ? END, first_seen = min(first_seen, ?) "
+                    "WHERE id = ?", (capture_id, seen_at, seen_at, article_id))
+            return "unchanged"
         capture_id = self._insert_capture(capture, run_id, anywhen=True)
         for page in more or ():
             self._insert_capture(page, run_id, anywhen=True)
+        if not later:
+            # After the current text's first capture but before its last sighting: the
+            # story said this, then the current text again. The current text is kept as
+            # an earlier version too, and stays current from its last capture on.
+            self._keep_old_version(article_id)
+            version = current[0]
+            self._insert_version(article_id, version + 1, article, seen_at, capture_id)
+            sighting = self.conn.execute(
+                "SELECT id, fetched_at FROM captures WHERE url = (SELECT url FROM articles "
+                "WHERE id = ?) AND fetched_at > ? ORDER BY fetched_at DESC LIMIT 1",
+                (article_id, seen_at)).fetchone()
+            self.conn.execute(
+                "UPDATE articles SET version = ?, updated_at = ?, capture_id = ? WHERE id = ?",
+                (version + 2, sighting[1] if sighting else last_seen,
+                 sighting[0] if sighting else None, article_id))
+            return "updated"
+        after = then[-1][0] if then else 0  # the new text is version after + 1
         # Two steps: the (article_id, version) index is unique, checked row by row.
         self.conn.execute("UPDATE versions SET version = -(version + 1) WHERE article_id = ? "
                           "AND version > ?", (article_id, after))
         self.conn.execute("UPDATE versions SET version = -version WHERE article_id = ? AND "
                           "version < 0", (article_id,))
-        self.conn.execute(
-            "INSERT INTO versions (article_id, version, title, summary, body, attachments, "
-            "content_hash, captured_at, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article_id, after + 1, article.title, article.summary, article.body,
-             json.dumps(article.attachments, ensure_ascii=False), article.content_hash,
-             seen_at, capture_id))
+        self._insert_version(article_id, after + 1, article, seen_at, capture_id)
         # Every expression reads the row as it was: the current text keeps its own time.
         self.conn.execute("UPDATE articles SET version = version + 1, updated_at = "
                           "coalesce(updated_at, first_seen), first_seen = min(first_seen, ?) "
                           "WHERE id = ?", (seen_at, article_id))
         return "updated"
+
+    def _insert_version(self, article_id: int, version: int, article: Article, at: str,
+                        capture_id: int | None) -> None:
+        self.conn.execute(
+            "INSERT INTO versions (article_id, version, title, summary, body, attachments, "
+            "content_hash, captured_at, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article_id, version, article.title, article.summary, article.body,
+             json.dumps(article.attachments, ensure_ascii=False), article.content_hash, at,
+             capture_id))
 
     def _keep_old_version(self, article_id: int) -> None:
         """Copy the text about to be replaced into versions. Only superseded texts live

@@ -222,8 +222,40 @@ class Tally:
 
 
 def open_input(path: Path) -> IO[bytes]:
-    """A WARC to read: a regular file (not a FIFO that would block, not a directory)."""
-    return os.fdopen(open_regular(path, os.O_RDONLY, follow=True), "rb", buffering=1 << 16)
+    """A WARC to read: a regular file (not a FIFO that would block, not a directory).
+    A file gzipped as one stream (`gzip crawl.warc`) is read through GzipFile, so that
+    the offsets a reader records are offsets it can seek to again."""
+    raw = os.fdopen(open_regular(path, os.O_RDONLY, follow=True), "rb", buffering=1 << 16)
+    try:
+        whole = _one_gzip_stream(raw)
+        raw.seek(0)
+    except OSError:
+        raw.close()
+        raise
+    if not whole:
+        return raw
+    stream = gzip.GzipFile(fileobj=raw)
+    stream.myfileobj = raw  # closed with it, as when GzipFile opens a file by name
+    return stream  # type: ignore[return-value]
+
+
+def _one_gzip_stream(fh: IO[bytes], probe: int = 1 << 22) -> bool:
+    """Whether the first gzip member holds more than one record: a record gzipped alone
+    ends within a few MB; one stream around the whole file holds a second "WARC/" line."""
+    if fh.read(3) != _GZIP_MAGIC:
+        return False
+    fh.seek(0)
+    inflate = zlib.decompressobj(wbits=31)
+    out = b""
+    try:
+        while len(out) < probe and not inflate.eof:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                break
+            out += inflate.decompress(chunk, probe - len(out))
+    except zlib.error:
+        return False  # a corrupt first member: the reader reports it
+    return _warc_line(out[8:]) >= 0
 
 
 def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
@@ -277,9 +309,12 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
             if pending is not None:  # complete: only the records after it are in doubt
                 yield pending
                 pending = None
-            if "non-chunked gzip" in str(exc) and not isinstance(fh, gzip.GzipFile):
-                # One gzip stream around the whole file (`gzip file.warc`): read it through.
-                fh.seek(start)
+            if "non-chunked gzip" in str(exc) and start == 0 and offset == 0 \
+                    and not isinstance(fh, gzip.GzipFile):
+                # One gzip stream around the whole file (`gzip file.warc`), met on its first
+                # record (open_input sends most such files through GzipFile already).
+                fh.seek(0)
+                tally.records = 0
                 yield from responses(gzip.GzipFile(fileobj=fh), tally, cap, name, stop,
                                      wanted)
                 return
@@ -322,11 +357,15 @@ def _reason(exc: BaseException) -> str:
 def _resync(fh: IO[bytes], at: int) -> int | None:
     """The offset of the next record start after a bad one: a gzip member's magic, or a
     WARC version line at the start of a line. Read in chunks: linear, bounded memory."""
-    fh.seek(at)
     tail = b""
     base = at
     while True:
-        chunk = fh.read(_RESYNC_CHUNK)
+        try:
+            if base == at:
+                fh.seek(at)
+            chunk = fh.read(_RESYNC_CHUNK)
+        except (EOFError, OSError, zlib.error):  # a cut or corrupt gzip stream: no more
+            return None
         if not chunk:
             return None
         data = tail + chunk
@@ -357,6 +396,7 @@ def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tal
     for key, value in http.headers:
         headers[key.lower()] = value
     truncated = record.rec_headers.get_header("WARC-Truncated")
+    fetched_at = iso_date(record.rec_headers.get_header("WARC-Date"))
     read = wanted is None or wanted(url)
     body = record.content_stream().read(cap + 1) if read else b""
     too_large = len(body) > cap
@@ -370,6 +410,10 @@ def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tal
     if checker is not None and checker.passed is False:
         tally.problems.append(f"{label}{url}: {'; '.join(checker.problems)} (record skipped)")
         return None
+    if not fetched_at:
+        tally.problems.append(f"{label}{url}: no valid WARC-Date (when was it fetched?); "
+                              "skipped")
+        return None
     if truncated:
         tally.problems.append(f"{label}{url}: the crawler cut this record short "
                               f"(WARC-Truncated: {truncated}); skipped")
@@ -378,7 +422,7 @@ def _response(record: Any, iterator: ArchiveIterator, offset: int, cap: int, tal
     reason = (http.statusline or "").partition(" ")[2]
     return Response(url=url, status=status, headers=headers,
                     body=b"" if too_large else body,
-                    fetched_at=iso_date(record.rec_headers.get_header("WARC-Date")) or "",
+                    fetched_at=fetched_at,
                     record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
                     offset=offset, http_version=protocol, reason=reason, too_large=too_large,
                     read=read)
