@@ -211,3 +211,38 @@ def test_extract_reads_a_batch_one_line_per_input_in_order(tmp_path, ipnews):
     assert [r["input"] for r in lines] == [str(good), str(junk), str(missing), str(good)]
     assert "error" not in lines[0] and lines[0]["title"] == lines[3]["title"]
     assert lines[1]["kind"] == "no_article" and lines[2]["error"].startswith("cannot read")
+
+
+def _example_commands() -> list[str]:
+    """Every `ipnews ...` command line the README's code blocks and the commands' help
+    show, cut at the first shell operator or comment."""
+    texts, block, lang = [], None, ""
+    for line in README.splitlines():
+        if line.startswith("```"):
+            if block is None:
+                block, lang = [], line[3:].strip()
+            else:
+                if lang in ("", "sh", "bash"):
+                    texts.append("\n".join(block))
+                block = None
+        elif block is not None:
+            block.append(line)
+    texts += [cli.commands[n].get_help(click.Context(cli)).split("Example:")[-1]
+              for n in COMMANDS]
+    lines = [m for text in texts for m in re.findall(r"(?:^|[\s'(])(ipnews [^\n]*)", text)]
+    lines = [re.sub(r"\$\([^)]*\)", "X", line) for line in lines]  # $(date +%F)
+    return sorted({re.split(r"\s\||\s>|&&|;|\s#|'", line)[0].strip() for line in lines})
+
+
+@pytest.mark.parametrize("line", _example_commands())
+def test_every_example_command_line_parses(line):
+    """An example that puts an option where the command does not take it (`ipnews --db X
+    merge`) fails for whoever copies it."""
+    import shlex
+
+    name, *args = shlex.split(line)[1:]
+    command = cli.commands[name]  # the group itself takes no option but --version
+    if isinstance(command, click.Group) and args and args[0] in command.commands:
+        name, *args = args
+        command = command.commands[name]
+    command.make_context(name, args)  # raises on an option it does not take

@@ -254,7 +254,7 @@ def fetch(source_names: tuple[str, ...], full: bool, refresh: bool, max_pages: i
     Example:
         ipnews fetch                 # all sources, from cron
         ipnews fetch shine --full    # backfill SHINE's whole history
-        ipnews --db demo.db fetch --replay archive.warc.gz
+        ipnews fetch --replay archive.warc.gz --db demo.db
     """
     from ipnews.client import Client
     from ipnews.lock import RunLock
@@ -1539,7 +1539,7 @@ def import_(files: tuple[Path, ...], source_names: tuple[str, ...], quiet: bool,
     \b
     Example:
         ipnews import crawl.warc.gz
-        ipnews --db part-07.db import CC-NEWS-20261127*.warc.gz
+        ipnews import CC-NEWS-20261127*.warc.gz --db part-07.db
     """
     from ipnews.importing import import_file
     from ipnews.lock import RunLock
@@ -1674,7 +1674,7 @@ def merge(archives: tuple[Path, ...], quiet: bool, db_option: str | None,
 
     \b
     Example:
-        ipnews --db all.db merge part-*.db
+        ipnews merge part-*.db --db all.db
     """
     from ipnews.lock import RunLock
     from ipnews.pipeline import Stop
