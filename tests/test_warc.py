@@ -225,23 +225,25 @@ def _wget_warc(server: SiteServer, paths: list[str], out: Path) -> Path:
     return out.with_name(out.name + ".warc.gz")
 
 
-def _wget_shaped(server: SiteServer, paths: list[str], out: Path) -> Path:
+def _written(server: SiteServer, paths: list[str], out: Path, browsertrix: bool) -> Path:
     """Without wget: a file written by warcio in wget's shape (WARC/1.0, sha1 digests,
-    request then response, a trailing metadata and resource record)."""
+    request then response, a trailing metadata and resource record), or in
+    browsertrix-crawler's (WARC/1.1, the page's text as a urn:text: resource record after
+    each response, and a revisit record when a page is fetched again unchanged)."""
     import httpx
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     target = out.with_name(out.name + ".warc.gz")
+    agent = "Browsertrix-Crawler/1.3" if browsertrix else "Wget/1.21.3"
     with target.open("wb") as fh:
-        writer = WARCWriter(fh, gzip=True, warc_version="1.0")
-        writer.write_record(writer.create_warcinfo_record(target.name, {"software": "Wget/1.21.3"}))
+        writer = WARCWriter(fh, gzip=True, warc_version="1.1" if browsertrix else "1.0")
+        writer.write_record(writer.create_warcinfo_record(target.name, {"software": agent}))
         for path in paths:
             response = httpx.get(server.url + path)
             url = server.url + path
             request = writer.create_warc_record(url, "request", http_headers=StatusAndHeaders(
-                f"GET {path} HTTP/1.1", [("User-Agent", "Wget/1.21.3"), ("Accept", "*/*"),
-                                         ("Accept-Encoding", "identity"),
+                f"GET {path} HTTP/1.1", [("User-Agent", agent), ("Accept", "*/*"),
                                          ("Host", url.split("/")[2])], is_http_request=True))
             http = StatusAndHeaders(f"{response.status_code} OK", list(response.headers.items()),
                                     protocol="HTTP/1.1")
@@ -249,22 +251,33 @@ def _wget_shaped(server: SiteServer, paths: list[str], out: Path) -> Path:
                 response.content), length=len(response.content), http_headers=http)
             writer.write_record(request)
             writer.write_record(record)
-        writer.write_record(writer.create_warc_record(
-            "metadata://gnu.org/software/wget/warc/MANIFEST.txt", "metadata",
-            payload=io.BytesIO(b"wget.log\n"), length=9))
-        writer.write_record(writer.create_warc_record(
-            "metadata://gnu.org/software/wget/warc/wget.log", "resource",
-            payload=io.BytesIO(b"done\n"), length=5, warc_content_type="text/plain"))
+            if browsertrix:
+                text = response.content[:200]
+                writer.write_record(writer.create_warc_record(
+                    f"urn:text:{url}", "resource", payload=io.BytesIO(text), length=len(text),
+                    warc_content_type="text/plain"))
+                digest = record.rec_headers.get_header("WARC-Payload-Digest")
+                writer.write_record(writer.create_revisit_record(
+                    url, digest, url, record.rec_headers.get_header("WARC-Date"),
+                    http_headers=http))
+        if not browsertrix:
+            writer.write_record(writer.create_warc_record(
+                "metadata://gnu.org/software/wget/warc/MANIFEST.txt", "metadata",
+                payload=io.BytesIO(b"wget.log\n"), length=9))
+            writer.write_record(writer.create_warc_record(
+                "metadata://gnu.org/software/wget/warc/wget.log", "resource",
+                payload=io.BytesIO(b"done\n"), length=5, warc_content_type="text/plain"))
     return target
 
 
-@pytest.mark.parametrize("maker", ["wget", "warcio"])
+@pytest.mark.parametrize("maker", ["wget", "wget-shaped", "browsertrix-shaped"])
 def test_a_wget_made_warc_imports_by_the_rules_of_a_fetch(maker, tmp_path, ipnews):
-    """SHINE (UTF-8 with a BOM) and People's Daily (GBK) pages crawled by wget, listing
-    pages and robots.txt included: the articles are those a fetch stores, the listing
-    pages and the story not about IP are not."""
+    """SHINE (UTF-8 with a BOM) and People's Daily (GBK) pages crawled by wget (or written
+    in its shape, or in browsertrix-crawler's), listing pages and robots.txt included: the
+    articles are those a fetch stores, the listing pages and the story not about IP are
+    not."""
     if maker == "wget" and shutil.which("wget") is None:
-        pytest.skip("wget is not installed; the warcio case covers its file's shape")
+        pytest.skip("wget is not installed; the wget-shaped case covers its file's shape")
     shine = SiteServer(FIXTURES / "shine" / "site", content_type="text/html")
     people = SiteServer(FIXTURES / "people-ip" / "site", content_type="text/html",
                         host="127.0.0.2")
@@ -276,9 +289,10 @@ def test_a_wget_made_warc_imports_by_the_rules_of_a_fetch(maker, tmp_path, ipnew
         fetched = tmp_path / "fetched.db"
         assert ipnews("fetch", "--db", str(fetched), "--config", str(config)).code == 0
         # The crawler asks for what the fetch asked for (listing pages too), and robots.txt.
-        make = _wget_warc if maker == "wget" else _wget_shaped
-        files = [make(server, [*dict.fromkeys(server.pages()), "/robots.txt"],
-                      tmp_path / f"crawl-{name}")
+        files = [_wget_warc(server, [*dict.fromkeys(server.pages()), "/robots.txt"],
+                            tmp_path / f"crawl-{name}") if maker == "wget" else
+                 _written(server, [*dict.fromkeys(server.pages()), "/robots.txt"],
+                          tmp_path / f"crawl-{name}", maker == "browsertrix-shaped")
                  for name, server in (("shine", shine), ("people", people))]
     finally:
         shine.close()
