@@ -814,3 +814,16 @@ def test_evidence_prints_no_control_characters_from_a_server(archive, ipnews):
     out = ipnews("show", "1", "--evidence", "--db", str(db)).out
     assert "server: ok]0;pwned gnp.exe" in out
     assert "\x1b" not in out and "\u202e" not in out
+
+
+def test_a_record_with_an_unparseable_url_is_passed_over_not_an_error(exported, ipnews,
+                                                                      tmp_path):
+    _warc, config, _data = exported
+    url, headers, a, _b, _a2 = _texts(exported)
+    path = _write(tmp_path / "odd.warc.gz", [("http://[::1/x", "2026-11-01T00:00:00Z", a,
+                                              headers), (url, "2026-11-02T00:00:00Z", a,
+                                                         headers)])
+    result = ipnews("import", str(path), "--db", str(tmp_path / "x.db"), "--config",
+                    str(config))
+    assert result.code == 0, result.err
+    assert "1 new" in result.err and "unreadable" not in result.err

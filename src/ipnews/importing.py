@@ -99,7 +99,10 @@ class _Owners:
                 self.by_host.setdefault(host, []).append(source)
 
     def may_own(self, url: str) -> bool:
-        return (urlsplit(url).hostname or "").lower() in self.by_host
+        try:
+            return (urlsplit(url).hostname or "").lower() in self.by_host
+        except ValueError:  # "http://[::1/x": a page of no source, not a broken record
+            return False
 
     def owner(self, response: Response) -> tuple[Source, str] | None:
         host = (urlsplit(response.url).hostname or "").lower()
