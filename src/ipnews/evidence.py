@@ -61,12 +61,12 @@ def verify(conn: sqlite3.Connection, sources: dict[str, Source], ids: list[int] 
                     pages = []
                     for url in fresh.more_pages[:MAX_STORY_PAGES]:
                         page = capture_at(conn, url)
-                        if page is None or page["body"] is None:
+                        if page is None:
                             raise ExtractError(f"no intact capture of its page {url}",
                                                kind="no_capture")
                         pages.append(extractor.extract(Job(
-                            source.name, source.base_url, source.settings, page["body"],
-                            page["headers"].get("content-type"), url)).article)
+                            source.name, source.base_url, source.settings, page.body,
+                            page.headers.get("content-type"), url)).article)
                     fresh = source.join_pages(fresh, pages)
                 _merge_listing(fresh, ListingItem(
                     url=article["url"], published_at=article["published_at"],

@@ -79,7 +79,7 @@ def capture_page(url: str, capture: Capture, origin: dict[str, Any] | None = Non
 def archive_lookup(archive: Archive) -> Lookup:
     """Pages from the archive's own captures, found by the address asked or canonical."""
     def lookup(url: str) -> Page | None:
-        capture = archive.replay_capture(url)
+        capture = archive.latest_capture(url, asked=True)
         return None if capture is None else capture_page(url, capture)
     return lookup
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import inspect
 import json
 import os
@@ -553,6 +552,12 @@ def _migrate(conn: sqlite3.Connection, db: Any, path: Path) -> None:
 
 
 # --- the archive ------------------------------------------------------------------------
+def _sha256(data: bytes) -> str:
+    import hashlib  # here, not at the top: loading OpenSSL costs `ipnews search` 4 ms
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -1166,17 +1171,13 @@ class Archive:
         if row is None:
             return None
         found = _capture_row(row)
-        if found["body"] is None or hashlib.sha256(found["body"]).hexdigest() != found["sha256"]:
+        if found["body"] is None or _sha256(found["body"]) != found["sha256"]:
             counts["damaged"] += 1  # the text is merged; the damaged bytes are not
             return None
         origin = {"merged_from": str(path), "capture": found["id"]}
         if found["origin"]:
             origin["origin"] = found["origin"]
-        return Capture(url=found["url"], final_url=found["final_url"], status=found["status"],
-                       headers=found["headers"], fetched_at=found["fetched_at"],
-                       sha256=found["sha256"], body=found["body"], encoding=found["encoding"],
-                       zbody=row[CAPTURE_COLUMNS.index("body")], exchange=found["exchange"],
-                       origin=origin)
+        return _as_capture(found, zbody=row[CAPTURE_COLUMNS.index("body")], origin=origin)
 
     def _merge_rest(self, other: sqlite3.Connection, path: Path, runs: dict[int, int],
                     counts: dict[str, int]) -> None:
@@ -1253,36 +1254,10 @@ class Archive:
                                       sha256=row[12], body=body, encoding=row[14])
 
     @_serialized
-    def replay_capture(self, url: str) -> Capture | None:
-        """The newest intact capture made at url, whether url is the address asked (a
-        mirror's) or the canonical one: what `fetch --offline` answers with."""
-        row = self.conn.execute(
-            f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE url = ? OR final_url = ? "
-            "ORDER BY id DESC LIMIT 1", (url, url)).fetchone()
-        if row is None:
-            return None
-        found = _capture_row(row)
-        if found["body"] is None:
-            return None
-        return Capture(url=found["url"], final_url=found["final_url"], status=found["status"],
-                       headers=found["headers"], fetched_at=found["fetched_at"],
-                       sha256=found["sha256"], body=found["body"], encoding=found["encoding"],
-                       exchange=found["exchange"], origin=found["origin"])
-
-    def latest_capture(self, url: str) -> Capture | None:
-        """The newest intact raw capture of a URL (a story's further page), or None."""
-        row = self.conn.execute(
-            "SELECT url, final_url, status, headers, fetched_at, sha256, body, encoding "
-            "FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)).fetchone()
-        if row is None:
-            return None
-        try:
-            body = zlib.decompress(row[6])
-        except (zlib.error, TypeError):
-            return None
-        return Capture(url=row[0], final_url=row[1], status=row[2],
-                       headers=json.loads(row[3] or "{}"), fetched_at=row[4], sha256=row[5],
-                       body=body, encoding=row[7])
+    def latest_capture(self, url: str, asked: bool = False) -> Capture | None:
+        """The newest intact capture of a URL (a story's further page), or None. asked:
+        url may also be the address asked (a mirror's): what `fetch --offline` answers."""
+        return _newest_capture(self.conn, url, asked)
 
     def _earlier(self, article_id: int, seen_at: str, article: Article,
                  capture: Capture | None, run_id: int | None,
@@ -2103,8 +2078,7 @@ def verifiable(conn: sqlite3.Connection, ids: list[int] | None = None
             elif capture["body"] is None:
                 raw = "damaged"
             else:
-                raw = ("intact" if hashlib.sha256(capture["body"]).hexdigest()
-                       == capture["sha256"] else "altered")
+                raw = "intact" if _sha256(capture["body"]) == capture["sha256"] else "altered"
             stored = Article(source=article["source"], url=article["url"],
                              title=article["title"], body=article["body"],
                              summary=article["summary"], attachments=article["attachments"])
@@ -2125,11 +2099,25 @@ def _id_batches(conn: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
 
 
 @_reading
-def capture_at(conn: sqlite3.Connection, url: str) -> dict[str, Any] | None:
-    """The newest capture of a URL (a story's further page), as a dict, or None."""
-    row = conn.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE url = ? "
-                       "ORDER BY id DESC LIMIT 1", (url,)).fetchone()
-    return None if row is None else _capture_row(row)
+def capture_at(conn: sqlite3.Connection, url: str) -> Capture | None:
+    """Archive.latest_capture on a reader's connection (`ipnews verify`)."""
+    return _newest_capture(conn, url)
+
+
+def _newest_capture(conn: sqlite3.Connection, url: str, asked: bool = False
+                    ) -> Capture | None:
+    where = "url = ? OR final_url = ?" if asked else "url = ?"
+    row = conn.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE {where} "
+                       "ORDER BY id DESC LIMIT 1", (url, url) if asked else (url,)).fetchone()
+    found = None if row is None else _capture_row(row)
+    return None if found is None or found["body"] is None else _as_capture(found)
+
+
+def _as_capture(found: dict[str, Any], **changes: Any) -> Capture:
+    """A Capture of a _capture_row dict (its body read), with changes."""
+    fields = {k: found[k] for k in ("url", "final_url", "status", "headers", "fetched_at",
+                                    "sha256", "body", "encoding", "exchange", "origin")}
+    return Capture(**{**fields, **changes})
 
 
 @_reading
@@ -2166,7 +2154,7 @@ def evidence(conn: sqlite3.Connection, article_id: int) -> dict[str, Any] | None
             capture["size"] = found[-1]
             capture["sha256_checked"] = (
                 "damaged: the stored bytes cannot be read" if body is None else
-                "match" if hashlib.sha256(body).hexdigest() == capture["sha256"] else
+                "match" if _sha256(body) == capture["sha256"] else
                 "MISMATCH: the stored bytes are not the ones recorded")
             run = conn.execute(
                 "SELECT id, source, started_at, finished_at, status, ipnews_version, origin "
@@ -2246,7 +2234,7 @@ def integrity_problems(conn: sqlite3.Connection, path: Path,
 
         for (cid, digest, body) in conn.execute("SELECT id, sha256, body FROM captures"):
             try:
-                intact = hashlib.sha256(zlib.decompress(body)).hexdigest() == digest
+                intact = _sha256(zlib.decompress(body)) == digest
             except (zlib.error, TypeError):
                 intact = False
             if not intact:
