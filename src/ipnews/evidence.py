@@ -19,9 +19,9 @@ from typing import Any
 
 from ipnews.errors import ExtractError, Interrupted
 from ipnews.formats import safe
-from ipnews.sources.base import ListingItem, Source
+from ipnews.sources.base import Source
 from ipnews.warc import payload_digest
-from ipnews.worker import Extractor, InProcess, Job
+from ipnews.worker import Extractor, InProcess
 
 TEXT_FIELDS = ("title", "summary", "body")
 
@@ -30,8 +30,8 @@ def verify(conn: sqlite3.Connection, sources: dict[str, Source], ids: list[int] 
            extractor: Extractor | InProcess, stop: threading.Event | None = None
            ) -> Iterator[dict[str, Any]]:
     """One record per article checked, in id order (or the order of ids)."""
-    from ipnews.pipeline import MAX_STORY_PAGES, _merge_listing
-    from ipnews.store import capture_at, verifiable
+    from ipnews.pipeline import extract_stored
+    from ipnews.store import as_capture, capture_at, verifiable
 
     for found in verifiable(conn, ids):
         if stop is not None and stop.is_set():
@@ -54,24 +54,8 @@ def verify(conn: sqlite3.Connection, sources: dict[str, Source], ids: list[int] 
             record["detail"] = f"source {article['source']} is not configured here"
         else:
             try:
-                fresh = extractor.extract(Job(
-                    source.name, source.base_url, source.settings, capture["body"],
-                    capture["headers"].get("content-type"), article["url"])).article
-                if fresh.more_pages:
-                    pages = []
-                    for url in fresh.more_pages[:MAX_STORY_PAGES]:
-                        page = capture_at(conn, url)
-                        if page is None:
-                            raise ExtractError(f"no intact capture of its page {url}",
-                                               kind="no_capture")
-                        pages.append(extractor.extract(Job(
-                            source.name, source.base_url, source.settings, page.body,
-                            page.headers.get("content-type"), url)).article)
-                    fresh = source.join_pages(fresh, pages)
-                _merge_listing(fresh, ListingItem(
-                    url=article["url"], published_at=article["published_at"],
-                    authors=article["authors"], section=article["section"],
-                    summary=article["summary"], origin="stored"))
+                fresh = extract_stored(source, extractor, as_capture(capture), article,
+                                       lambda url: capture_at(conn, url))
             except ExtractError as exc:
                 if exc.kind == "interrupted":
                     raise Interrupted(getattr(stop, "signum", 2)) from exc

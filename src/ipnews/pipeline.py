@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from ipnews.article import Article
@@ -529,18 +530,28 @@ def _capture(url: str, page: Page, encoding: str | None = None,
                    encoding=encoding, zbody=zbody, exchange=page.exchange, origin=page.origin)
 
 
-def _stored_pages(archive: Archive, source: Source, worker: Extractor | InProcess,
-                  article: Article) -> Article:
-    """The story with its further pages, read from their stored captures (reextract)."""
-    pages = []
-    for url in article.more_pages[:MAX_STORY_PAGES]:
-        capture = archive.latest_capture(url)
-        if capture is None:
-            raise ExtractError(f"no intact raw capture of its page {url}", kind="no_capture")
-        pages.append(worker.extract(Job(source.name, source.base_url, source.settings,
-                                        capture.body, capture.headers.get("content-type"),
-                                        url)).article)
-    return source.join_pages(article, pages)
+def extract_stored(source: Source, worker: Extractor | InProcess, capture: Capture,
+                   stored: dict[str, Any],
+                   capture_for: Callable[[str], Capture | None]) -> Article:
+    """Today's parser on a stored page (reextract, verify): its further pages from their
+    stored captures (capture_for), and the fields the listing gave, as stored."""
+    article = worker.extract(Job(source.name, source.base_url, source.settings, capture.body,
+                                 capture.headers.get("content-type"), stored["url"])).article
+    if article.more_pages:
+        pages = []
+        for url in article.more_pages[:MAX_STORY_PAGES]:
+            page = capture_for(url)
+            if page is None:
+                raise ExtractError(f"no intact raw capture of its page {url}",
+                                   kind="no_capture")
+            pages.append(worker.extract(Job(source.name, source.base_url, source.settings,
+                                            page.body, page.headers.get("content-type"),
+                                            url)).article)
+        article = source.join_pages(article, pages)
+    _merge_listing(article, ListingItem(url=stored["url"], published_at=stored["published_at"],
+                                        authors=stored["authors"], section=stored["section"],
+                                        summary=stored["summary"], origin="stored"))
+    return article
 
 
 def _kind(exc: Exception) -> str:
@@ -635,19 +646,8 @@ def reextract(archive: Archive, sources: dict[str, Source], extractor: Extractor
             report.failed += 1
             report.errors.append(f"{stored['url']}: raw capture damaged (see `ipnews check`)")
             continue
-        job = Job(source.name, source.base_url, source.settings, capture.body,
-                  capture.headers.get("content-type"), stored["url"])
         try:
-            extracted = worker.extract(job)
-            article = extracted.article
-            if article.more_pages:
-                article = _stored_pages(archive, source, worker, article)
-            _merge_listing(article, ListingItem(url=stored["url"],
-                                                published_at=stored["published_at"],
-                                                authors=stored["authors"],
-                                                section=stored["section"],
-                                                summary=stored["summary"],
-                                                origin="stored"))
+            article = extract_stored(source, worker, capture, stored, archive.latest_capture)
             check_quality(article)
         except ExtractError as exc:
             if exc.kind == "interrupted":

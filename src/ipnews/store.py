@@ -1177,7 +1177,7 @@ class Archive:
         origin = {"merged_from": str(path), "capture": found["id"]}
         if found["origin"]:
             origin["origin"] = found["origin"]
-        return _as_capture(found, zbody=row[CAPTURE_COLUMNS.index("body")], origin=origin)
+        return as_capture(found, zbody=row[CAPTURE_COLUMNS.index("body")], origin=origin)
 
     def _merge_rest(self, other: sqlite3.Connection, path: Path, runs: dict[int, int],
                     counts: dict[str, int]) -> None:
@@ -2110,10 +2110,10 @@ def _newest_capture(conn: sqlite3.Connection, url: str, asked: bool = False
     row = conn.execute(f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE {where} "
                        "ORDER BY id DESC LIMIT 1", (url, url) if asked else (url,)).fetchone()
     found = None if row is None else _capture_row(row)
-    return None if found is None or found["body"] is None else _as_capture(found)
+    return None if found is None or found["body"] is None else as_capture(found)
 
 
-def _as_capture(found: dict[str, Any], **changes: Any) -> Capture:
+def as_capture(found: dict[str, Any], **changes: Any) -> Capture:
     """A Capture of a _capture_row dict (its body read), with changes."""
     fields = {k: found[k] for k in ("url", "final_url", "status", "headers", "fetched_at",
                                     "sha256", "body", "encoding", "exchange", "origin")}
