@@ -850,13 +850,14 @@ def export(source: str | None, since: str | None, until: str | None, topic: str 
 
 def _write_warc(conn: Any, rows: Iterable[dict[str, Any]], everything: bool, target: str,
                 db: Path) -> None:
+    from ipnews.article import utcnow
     from ipnews.files import atomic_file
     from ipnews.store import warc_captures
     from ipnews.warc import OutRecord, WarcOut
 
     def write(out: Any, name: str) -> tuple[int, int]:
         warc = WarcOut(out, name, f"ipnews archive {db.name}, exported "
-                                  f"{_now_iso()}")
+                                  f"{utcnow()}")
         captures = damaged = 0
         for capture in warc_captures(conn, rows, everything):
             if capture["body"] is None:
@@ -887,12 +888,6 @@ def _write_warc(conn: Any, rows: Iterable[dict[str, Any]], everything: bool, tar
         raise click.exceptions.Exit(EXIT_PARTIAL)
     if sys.stderr.isatty():
         _say(f"wrote {captures:,} captures to {target}")
-
-
-def _now_iso() -> str:
-    from ipnews.article import utcnow
-
-    return utcnow()
 
 
 # --- following a matter: diffs, entities, stories, watches --------------------------------
@@ -1609,10 +1604,9 @@ def verify(ids: tuple[int, ...], source_name: str | None, show_all: bool, fmt: s
     from ipnews.worker import DEFAULT_TIMEOUT, Extractor
 
     config, db = _setup(config_option, db_option)
-    names = (source_name,) if source_name else ()
-    sources = {s.name: s for s in _build_sources(config, names)} if names else {
-        s.name: s for s in _build_sources(config, tuple(
-            n for n in _all_source_names(config)))}
+    # Every source an article may name, enabled or not: a text is checked by its parser.
+    names = (source_name,) if source_name else _all_source_names(config)
+    sources = {s.name: s for s in _build_sources(config, names)}
     if fmt == "atom":
         raise UsageError("verify prints a table, --json, --jsonl or --csv")
     stop = Stop()
@@ -1650,11 +1644,11 @@ def verify(ids: tuple[int, ...], source_name: str | None, show_all: bool, fmt: s
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _all_source_names(config: Any) -> list[str]:
+def _all_source_names(config: Any) -> tuple[str, ...]:
     """Every source an archive's articles may name: built-in and declared, enabled or not."""
     from ipnews.sources import source_names
 
-    return list(dict.fromkeys([*source_names(), *config.sources]))
+    return tuple(dict.fromkeys([*source_names(), *config.sources]))
 
 
 @cli.command()
