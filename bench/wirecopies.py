@@ -168,6 +168,25 @@ def _award(rng: random.Random) -> int:
                        rng.randint(11, 99) * 5))
 
 
+def _patent_number(rng: random.Random) -> str:
+    year = rng.randint(2012, 2021)
+    return f"ZL{year}{rng.choice('123')}{rng.randint(0, 9_999_999):07d}." \
+           f"{rng.choice('0123456789X')}"
+
+
+def _woven(lead: str, facts: list[str], filler: list[str], n_par: int, rng: random.Random,
+           joiner: str) -> list[str]:
+    """The story's paragraphs: the lead, then the facts in order with the filler woven in
+    among them, the filler first joined down to n_par paragraphs in all (words kept)."""
+    while len(filler) + len(facts) + 1 > n_par and len(filler) > 1:
+        i = rng.randrange(len(filler) - 1)
+        filler[i:i + 2] = [filler[i] + joiner + filler[i + 1]]
+    rest = list(facts)
+    for p in filler:
+        rest.insert(rng.randrange(1, len(rest) + 1), p)
+    return [lead, *rest]
+
+
 def _trimmed_and_reworded(paras: list[str], rng: random.Random,
                           word_edits: tuple[tuple[str, str], ...],
                           boundary: str) -> tuple[list[str], list[str]]:
@@ -429,9 +448,7 @@ class WireCopies:
                           "<<brand>> trademark infringer fined <<number>>"]
                 kinds.append("case")
             else:
-                year = rng.randint(2012, 2021)
-                f["patent"] = (f"ZL{year}{rng.choice('123')}{rng.randint(0, 9_999_999):07d}."
-                               f"{rng.choice('0123456789X')}")
+                f["patent"] = _patent_number(rng)
                 lead = ("<<brand>> has won a patent infringement lawsuit against <<defendant>>, "
                         "with <<court>> awarding it <<number>> in damages on <<date>>.")
                 facts = [
@@ -451,18 +468,8 @@ class WireCopies:
         target = rng.randint(300, 900)
         n_par = rng.randint(6, 12)
         filler = self._filler_en(rng, max(0, target - words - 40))
-        # Cut the filler to the paragraph count, keeping the words: join the smallest.
-        while len(filler) + len(facts) + 1 > n_par and len(filler) > 1:
-            i = rng.randrange(len(filler) - 1)
-            filler[i:i + 2] = [filler[i] + " " + filler[i + 1]]
-        # The facts come first, in order; the filler is woven in after the lead.
-        body = [lead]
-        rest = list(facts)
-        for p in filler:
-            rest.insert(rng.randrange(1, len(rest) + 1), p)
-        body += rest
-        label = f"s{k}"
-        return Story(k, label, "en", kind, f, body, titles, when, tuple(kinds))
+        body = _woven(lead, facts, filler, n_par, rng, " ")
+        return Story(k, f"s{k}", "en", kind, f, body, titles, when, tuple(kinds))
 
     def _chinese(self, k: int, rng: random.Random, kind: str, when: datetime) -> Story:
         f = self._common_facts(rng, when, zh=True)
@@ -535,9 +542,7 @@ class WireCopies:
                           "<<court>>判决<<defendant>>赔偿<<brand>><<number>>万元"]
                 kinds.append("case")
             else:
-                year = rng.randint(2012, 2021)
-                f["patent"] = (f"ZL{year}{rng.choice('123')}{rng.randint(0, 9_999_999):07d}."
-                               f"{rng.choice('0123456789X')}")
+                f["patent"] = _patent_number(rng)
                 lead = ("<<date>>，<<court>>对<<brand>>公司诉<<defendant>>侵害发明专利权纠纷一案"
                         "作出判决，判令被告赔偿<<number>>万元。")
                 facts = [
@@ -556,14 +561,9 @@ class WireCopies:
         target = rng.randint(400, 1500)
         filler = self._filler_zh(rng, max(0, target - chars - 60))
         n_par = rng.randint(6, 12)
-        while len(filler) + len(facts) + 1 > n_par and len(filler) > 1:
-            i = rng.randrange(len(filler) - 1)
-            filler[i:i + 2] = [filler[i] + filler[i + 1]]
-        rest = list(facts)
-        for p in filler:
-            rest.insert(rng.randrange(1, len(rest) + 1), p)
+        body = _woven(lead, facts, filler, n_par, rng, "")
         f["dateline"] = f["city"] if kind != "raid" else "北京"
-        return Story(k, f"s{k}", "zh", kind, f, [lead, *rest], titles, when, tuple(kinds))
+        return Story(k, f"s{k}", "zh", kind, f, body, titles, when, tuple(kinds))
 
     def _near_miss(self, story: Story, rng: random.Random) -> Story:
         """The same text, one fact changed."""
