@@ -329,6 +329,23 @@ class WireCopies:
             "pct": str(rng.randint(3, 60)),
         }
 
+    def _story_facts(self, rng: random.Random, when: datetime, zh: bool) -> dict[str, str]:
+        """The common facts, and the goods, brand and counts of a story in one language
+        (the word lists give each name in English, then in Chinese)."""
+        f = self._common_facts(rng, when, zh=zh)
+        lang = int(zh)
+        brand = rng.choice(BRANDS)[lang]
+        product_names = rng.choice(PRODUCTS)
+        unit, product = product_names[2 * lang:2 * lang + 2]
+        dest = rng.choice(DESTINATIONS)[lang]
+        decl = rng.choice(DECLARED)[lang]
+        f.update(brand=brand, unit=unit, product=product, dest=dest, decl=decl,
+                 containers=str(rng.randint(2, 9)), workshops=str(rng.randint(2, 12)),
+                 suspects=str(rng.randint(3, 40)))
+        if zh:
+            f["value"] = str(rng.randint(5, 900))
+        return f
+
     def _number(self, rng: random.Random) -> int:
         return rng.choice((rng.randint(2, 99) * 100, rng.randint(2, 99) * 1000,
                            rng.randint(11, 999) * 10))
@@ -358,14 +375,7 @@ class WireCopies:
         return paragraphs
 
     def _english(self, k: int, rng: random.Random, kind: str, when: datetime) -> Story:
-        f = self._common_facts(rng, when, zh=False)
-        brand, _ = rng.choice(BRANDS)
-        unit, product, _, _ = rng.choice(PRODUCTS)
-        dest, _ = rng.choice(DESTINATIONS)
-        decl, _ = rng.choice(DECLARED)
-        f.update(brand=brand, unit=unit, product=product, dest=dest, decl=decl,
-                 containers=str(rng.randint(2, 9)), workshops=str(rng.randint(2, 12)),
-                 suspects=str(rng.randint(3, 40)))
+        f = self._story_facts(rng, when, zh=False)
         n = self._number(rng)
         kinds = ["number", "date", "party"]
         if kind == "customs":
@@ -472,14 +482,7 @@ class WireCopies:
         return Story(k, f"s{k}", "en", kind, f, body, titles, when, tuple(kinds))
 
     def _chinese(self, k: int, rng: random.Random, kind: str, when: datetime) -> Story:
-        f = self._common_facts(rng, when, zh=True)
-        _, brand = rng.choice(BRANDS)
-        _, _, unit, product = rng.choice(PRODUCTS)
-        _, dest = rng.choice(DESTINATIONS)
-        _, decl = rng.choice(DECLARED)
-        f.update(brand=brand, unit=unit, product=product, dest=dest, decl=decl,
-                 containers=str(rng.randint(2, 9)), workshops=str(rng.randint(2, 12)),
-                 suspects=str(rng.randint(3, 40)), value=str(rng.randint(5, 900)))
+        f = self._story_facts(rng, when, zh=True)
         n = self._number(rng)
         kinds = ["number", "date", "party"]
         if kind == "customs":
