@@ -827,3 +827,18 @@ def test_a_record_with_an_unparseable_url_is_passed_over_not_an_error(exported, 
                     str(config))
     assert result.code == 0, result.err
     assert "1 new" in result.err and "unreadable" not in result.err
+
+
+def test_a_plain_warc_cut_inside_a_records_headers_is_reported_not_a_crash(exported, ipnews,
+                                                                          tmp_path):
+    """warcio raises AttributeError on a record cut before its WARC-Target-URI line."""
+    _warc, config, data = exported
+    plain = gzip.decompress(data)
+    second = plain.index(b"WARC/1.1", 10)
+    for cut in (second + 60, second + 160, second + 260):
+        path = tmp_path / f"cut-{cut}.warc"
+        path.write_bytes(plain[:cut])
+        result = ipnews("import", str(path), "--db", str(tmp_path / f"{cut}.db"), "--config",
+                        str(config))
+        assert result.code == 3, result.err
+        assert "internal error" not in result.err and "cut-" in result.err

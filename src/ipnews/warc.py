@@ -279,6 +279,12 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
                 uri = record.rec_headers.get_header("WARC-Target-URI") or ""
                 tally.warc_records += record.format == "warc" or uri.startswith(
                     ("http://", "https://", "filedesc:"))
+                if record.format == "warc" and \
+                        record.rec_headers.get_header("Content-Length") is None:
+                    # Every WARC record states its length: this one's headers were cut.
+                    tally.problems.append(f"{where(offset)}: a WARC record without a "
+                                          "Content-Length (cut inside its headers?); skipped")
+                    continue
                 concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
                 if pending is not None and concurrent == pending.record_id:
                     _attach(pending, record)
@@ -304,8 +310,11 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
                                       f"record (truncated); its last "
                                       f"{end - iterator.offset:,} bytes were skipped")
             return
-        except (ArchiveLoadFailed, EOFError, OSError, ValueError, IndexError,
-                UnicodeDecodeError, zlib.error) as exc:
+        # warcio's parser meets what a cut or hostile file holds with these, and with
+        # AttributeError and TypeError when a header it needs is missing (a record cut
+        # inside its WARC headers has no WARC-Target-URI).
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError, IndexError, KeyError,
+                AttributeError, TypeError, UnicodeDecodeError, zlib.error) as exc:
             if pending is not None:  # complete: only the records after it are in doubt
                 yield pending
                 pending = None
@@ -331,8 +340,10 @@ def responses(fh: IO[bytes], tally: Tally, cap: int, name: str = "",
 
 
 def _check_whole(record: Any, tally: Tally, where: Callable[[int], str], offset: int) -> None:
-    """A record whose block ended before its Content-Length: the file was cut inside it."""
-    if record is not None and getattr(record.raw_stream, "limit", 0) > 0:
+    """A record whose block ended before its Content-Length: the file was cut inside it.
+    (A response's own check, in _response, has said so already.)"""
+    if record is not None and record.rec_type != "response" \
+            and getattr(record.raw_stream, "limit", 0) > 0:
         tally.problems.append(f"{where(offset)}: the file ends inside a record (truncated); "
                               "it was skipped")
 
@@ -349,6 +360,8 @@ def _reason(exc: BaseException) -> str:
         return "the file ends inside a record (truncated)"
     if isinstance(exc, ArchiveLoadFailed | zlib.error):
         return "not a readable WARC record (a corrupt gzip member or header)"
+    if isinstance(exc, AttributeError | TypeError | KeyError):
+        return "a WARC record without a header it needs (cut inside its headers?)"
     # Messages may quote the file's bytes: printable ASCII only, bounded.
     text = "".join(c if c.isascii() and c.isprintable() else "?" for c in str(exc))[:120]
     return f"unreadable record ({type(exc).__name__}: {text or 'no detail'})"
